@@ -1,0 +1,1 @@
+//! Floating point with exact FPSCR semantics.

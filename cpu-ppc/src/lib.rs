@@ -1,0 +1,4 @@
+//! PowerPC 750 interpreter.
+
+pub mod fpu;
+pub mod mmu;

@@ -1,0 +1,1 @@
+//! Address translation: BATs, segment registers, hashed page table.

@@ -1,0 +1,1 @@
+//! The Power Macintosh G3 (Beige) board.

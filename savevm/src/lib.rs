@@ -1,0 +1,1 @@
+//! Versioned device-state descriptions and snapshot files.

@@ -1,0 +1,1 @@
+//! Integration tests and guest programs for beige.
