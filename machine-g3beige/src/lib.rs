@@ -1,1 +1,15 @@
-//! The Power Macintosh G3 (Beige) board.
+//! The Power Macintosh G3 (Beige) board, as QEMU's `g3beige`.
+
+pub mod adb;
+pub mod cuda;
+pub mod dbdma;
+pub mod escc;
+pub mod fw_cfg;
+pub mod grackle;
+pub mod heathrow_pic;
+pub mod ide;
+pub mod nvram;
+pub mod pci;
+pub mod screamer;
+pub mod vga;
+pub mod via;

@@ -1,0 +1,1 @@
+//! heathrow_pic
