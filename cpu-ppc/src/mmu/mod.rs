@@ -1,1 +1,137 @@
-//! Address translation: BATs, segment registers, hashed page table.
+//! Address translation for the PowerPC 750: BATs, segment registers and the hashed
+//! page table of the 32-bit OEA (PowerPC 750 RISC Microprocessor User's Manual,
+//! chapter 5; Programming Environments Manual for 32-bit implementations, chapter 7).
+//!
+//! [`translate`] is the whole walk for one effective address with translation on:
+//! BAT first (a BAT hit beats the page table), then the segment register, then the
+//! primary and secondary PTE groups. Fault bits are the ones QEMU's `mmu-hash32.c`
+//! reports, except where the 750 manual defines behaviour QEMU does not model
+//! (direct-store segments and guarded fetches; see [`hash32`] and [`bat`]).
+//! Real mode (MSR[IR]/MSR[DR] clear) is the caller's: it never calls [`translate`].
+
+pub mod bat;
+pub mod hash32;
+pub mod tlb;
+
+/// One BAT register pair (upper and lower word), as written by `mtspr`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bat {
+    pub upper: u32,
+    pub lower: u32,
+}
+
+/// The MMU's architected registers. The CPU owns them; they are saved with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MmuRegs {
+    pub ibat: [Bat; 4],
+    pub dbat: [Bat; 4],
+    pub sr: [u32; 16],
+    pub sdr1: u32,
+}
+
+/// The kind of access being translated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Instruction fetch: uses the IBATs and raises ISI.
+    Fetch,
+    /// Data load: uses the DBATs and raises DSI.
+    Load,
+    /// Data store: uses the DBATs, raises DSI with DSISR[ST], sets the C bit.
+    Store,
+}
+
+/// A successful translation.
+///
+/// `pa` is the physical address of the effective address asked for. Every other
+/// effective address with the same `ea & page_mask` translates the same way, to
+/// `(pa & page_mask) | (ea & !page_mask)`, so a TLB may cache it at any page size up
+/// to `!page_mask + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    pub pa: u32,
+    /// A store to this page may go ahead without walking again. False for read-only
+    /// pages and also for writable pages whose PTE C bit is still clear, so that the
+    /// first store comes back here to set it.
+    pub writable: bool,
+    /// Mask of the effective-address bits that select this mapping:
+    /// `0xFFFF_F000` for a page, larger for a BAT block.
+    pub page_mask: u32,
+    /// Storage attributes W, I, M, G in bits 3..0 (W = 8, I = 4, M = 2, G = 1).
+    pub wimg: u8,
+    /// The mapping came from a BAT rather than the page table.
+    pub from_bat: bool,
+}
+
+/// A translation fault. The core raises the exception; for DSI it also sets
+/// DAR to the effective address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Instruction storage interrupt (vector 0x400); `srr1` holds the cause bits
+    /// SRR1[1..4] to OR into SRR1.
+    Isi { srr1: u32 },
+    /// Data storage interrupt (vector 0x300); `dsisr` is the whole new DSISR.
+    Dsi { dsisr: u32 },
+}
+
+/// Cause bits of ISI (in SRR1) and DSI (in DSISR), IBM bit numbering in comments.
+pub mod cause {
+    /// Bit 1: no PTE matched in either PTE group.
+    pub const NOT_FOUND: u32 = 0x4000_0000;
+    /// ISI bit 3: fetch from a direct-store or no-execute segment, or guarded memory.
+    pub const ISI_NO_FETCH: u32 = 0x1000_0000;
+    /// Bit 4: the access is not permitted by the PP bits and key.
+    pub const PROTECTION: u32 = 0x0800_0000;
+    /// DSISR bit 5: data access to a direct-store segment (the 750 has none).
+    pub const DSI_DIRECT_STORE: u32 = 0x0400_0000;
+    /// DSISR bit 6: the access was a store.
+    pub const DSI_STORE: u32 = 0x0200_0000;
+}
+
+/// Physical memory as the page-table walker sees it: big-endian words.
+pub trait PteMem {
+    fn read_u32(&mut self, pa: u32) -> u32;
+    fn write_u32(&mut self, pa: u32, v: u32);
+}
+
+/// Translates `ea` for `access` with translation enabled, as the 750 does: a BAT hit
+/// wins, otherwise the segment register and the hashed page table decide.
+/// Updates the PTE R and C bits through `mem` when they change.
+pub fn translate(
+    regs: &MmuRegs,
+    ea: u32,
+    access: Access,
+    msr_pr: bool,
+    mem: &mut impl PteMem,
+) -> Result<Translation, Fault> {
+    let bats = if access == Access::Fetch {
+        &regs.ibat
+    } else {
+        &regs.dbat
+    };
+    if let Some(hit) = bat::lookup(bats, ea, msr_pr) {
+        return bat::check(hit, ea, access);
+    }
+    hash32::translate_segment(
+        regs.sr[(ea >> 28) as usize],
+        regs.sdr1,
+        ea,
+        access,
+        msr_pr,
+        mem,
+    )
+}
+
+/// The fault for a protection violation of `access` (page or BAT).
+pub(crate) fn protection_fault(access: Access) -> Fault {
+    match access {
+        Access::Fetch => Fault::Isi {
+            srr1: cause::PROTECTION,
+        },
+        Access::Load => Fault::Dsi {
+            dsisr: cause::PROTECTION,
+        },
+        Access::Store => Fault::Dsi {
+            dsisr: cause::PROTECTION | cause::DSI_STORE,
+        },
+    }
+}
