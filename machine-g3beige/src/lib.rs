@@ -3,6 +3,7 @@
 pub mod adb;
 pub mod cuda;
 pub mod dbdma;
+pub mod elf;
 pub mod escc;
 pub mod fw_cfg;
 pub mod grackle;
