@@ -71,3 +71,181 @@ pub fn check(hit: BatHit, ea: u32, access: Access) -> Result<Translation, Fault>
         from_bat: true,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RW: u32 = 2;
+
+    /// A BAT mapping `size` bytes at `ea` to `pa`, valid in both modes.
+    fn bat(ea: u32, pa: u32, size: u32, lower_bits: u32) -> Bat {
+        let bl = ((size >> 17) - 1) << 2;
+        Bat {
+            upper: ea | bl | BATU_VS | BATU_VP,
+            lower: pa | lower_bits,
+        }
+    }
+
+    fn one(b: Bat) -> [Bat; 4] {
+        [b, Bat::default(), Bat::default(), Bat::default()]
+    }
+
+    #[test]
+    fn smallest_block_is_128k_and_ends_there() {
+        let bats = one(bat(0x0002_0000, 0x0040_0000, 0x2_0000, RW));
+
+        let inside = lookup(&bats, 0x0003_FFFF, false);
+        let below = lookup(&bats, 0x0001_FFFF, false);
+        let above = lookup(&bats, 0x0004_0000, false);
+
+        assert_eq!(inside.map(|h| h.mask), Some(0xFFFE_0000));
+        assert_eq!(below, None);
+        assert_eq!(above, None);
+    }
+
+    #[test]
+    fn largest_block_is_256m() {
+        let bats = one(bat(0xF000_0000, 0x1000_0000, 0x1000_0000, RW));
+
+        let hit = lookup(&bats, 0xFFFF_FFFC, false).unwrap();
+        let t = check(hit, 0xFFFF_FFFC, Access::Load).unwrap();
+
+        assert_eq!(hit.mask, 0xF000_0000);
+        assert_eq!(t.pa, 0x1FFF_FFFC);
+        assert_eq!(t.page_mask, 0xF000_0000);
+    }
+
+    #[test]
+    fn block_offset_comes_from_ea_under_bl() {
+        let b = bat(0xC080_0000, 0x0380_0000, 0x80_0000, RW); // 8 MiB
+        let hit = lookup(&one(b), 0xC0AB_CDEF, false).unwrap();
+
+        let t = check(hit, 0xC0AB_CDEF, Access::Store).unwrap();
+
+        assert_eq!(t.pa, 0x03AB_CDEF);
+    }
+
+    #[test]
+    fn bepi_bits_inside_the_block_never_match() {
+        // BEPI 0x0002_0000 with a 256 KiB block: bit 0x0002_0000 is under BL.
+        let bats = one(bat(0x0002_0000, 0, 0x4_0000, RW));
+
+        assert_eq!(lookup(&bats, 0x0002_0000, false), None);
+        assert_eq!(lookup(&bats, 0x0000_0000, false), None);
+    }
+
+    #[test]
+    fn first_matching_bat_wins() {
+        let bats = [
+            Bat::default(),
+            bat(0x0000_0000, 0x0100_0000, 0x100_0000, RW),
+            bat(0x0000_0000, 0x0200_0000, 0x100_0000, RW),
+            Bat::default(),
+        ];
+
+        let hit = lookup(&bats, 0x1234, false).unwrap();
+
+        assert_eq!(check(hit, 0x1234, Access::Load).unwrap().pa, 0x0100_1234);
+    }
+
+    #[test]
+    fn invalid_bat_never_matches_even_with_matching_bepi() {
+        let mut b = bat(0, 0, 0x1000_0000, RW);
+        b.upper &= !(BATU_VS | BATU_VP);
+
+        assert_eq!(lookup(&one(b), 0, false), None);
+        assert_eq!(lookup(&one(b), 0, true), None);
+    }
+
+    #[test]
+    fn valid_bits_select_privilege() {
+        let mut vs_only = bat(0, 0, 0x2_0000, RW);
+        vs_only.upper &= !BATU_VP;
+        let mut vp_only = bat(0, 0, 0x2_0000, RW);
+        vp_only.upper &= !BATU_VS;
+
+        assert!(lookup(&one(vs_only), 0, false).is_some());
+        assert!(lookup(&one(vs_only), 0, true).is_none());
+        assert!(lookup(&one(vp_only), 0, true).is_some());
+        assert!(lookup(&one(vp_only), 0, false).is_none());
+    }
+
+    fn access_result(pp: u32, access: Access) -> Result<bool, Fault> {
+        let b = bat(0, 0, 0x2_0000, pp);
+        let hit = lookup(&one(b), 0x100, false).unwrap();
+        check(hit, 0x100, access).map(|t| t.writable)
+    }
+
+    #[test]
+    fn pp_zero_refuses_every_access() {
+        let isi = Err(Fault::Isi {
+            srr1: cause::PROTECTION,
+        });
+        let dsi_load = Err(Fault::Dsi {
+            dsisr: cause::PROTECTION,
+        });
+        let dsi_store = Err(Fault::Dsi {
+            dsisr: cause::PROTECTION | cause::DSI_STORE,
+        });
+
+        assert_eq!(access_result(0, Access::Fetch), isi);
+        assert_eq!(access_result(0, Access::Load), dsi_load);
+        assert_eq!(access_result(0, Access::Store), dsi_store);
+    }
+
+    #[test]
+    fn pp_one_and_three_are_read_only() {
+        for pp in [1, 3] {
+            assert_eq!(access_result(pp, Access::Fetch), Ok(false));
+            assert_eq!(access_result(pp, Access::Load), Ok(false));
+            assert_eq!(
+                access_result(pp, Access::Store),
+                Err(Fault::Dsi { dsisr: 0x0A00_0000 })
+            );
+        }
+    }
+
+    #[test]
+    fn pp_two_is_read_write() {
+        assert_eq!(access_result(2, Access::Fetch), Ok(true));
+        assert_eq!(access_result(2, Access::Load), Ok(true));
+        assert_eq!(access_result(2, Access::Store), Ok(true));
+    }
+
+    #[test]
+    fn fetch_from_guarded_block_is_isi_bit3_but_load_is_fine() {
+        let b = bat(0x8000_0000, 0x8000_0000, 0x1000_0000, 0x28 | RW); // I and G
+        let hit = lookup(&one(b), 0x8000_0000, false).unwrap();
+
+        assert_eq!(
+            check(hit, 0x8000_0000, Access::Fetch),
+            Err(Fault::Isi {
+                srr1: cause::ISI_NO_FETCH
+            })
+        );
+        let load = check(hit, 0x8000_0000, Access::Load).unwrap();
+        assert_eq!(load.wimg, 0b0101);
+    }
+
+    #[test]
+    fn fetch_from_no_access_guarded_block_reports_protection() {
+        let b = bat(0, 0, 0x2_0000, BATL_G);
+        let hit = lookup(&one(b), 0, false).unwrap();
+
+        assert_eq!(
+            check(hit, 0, Access::Fetch),
+            Err(Fault::Isi {
+                srr1: cause::PROTECTION
+            })
+        );
+    }
+
+    #[test]
+    fn wimg_comes_from_batl() {
+        let b = bat(0, 0, 0x2_0000, 0x78 | RW);
+        let hit = lookup(&one(b), 0, false).unwrap();
+
+        assert_eq!(check(hit, 0, Access::Load).unwrap().wimg, 0xF);
+    }
+}

@@ -193,3 +193,425 @@ pub fn translate_segment(
         from_bat: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mmu::test_mem::{FakeMem, Slot, PRIMARY0};
+
+    const SDR1: u32 = 0x0010_0000; // 64 KiB table at 1 MiB, HTABMASK 0
+    const VSID: u32 = 0x00AB_CDEF;
+    const EA: u32 = 0x3456_7000;
+    const PA: u32 = 0x0123_4000;
+    const RW: u32 = 2;
+
+    fn load(mem: &mut FakeMem, sr: u32, ea: u32) -> Result<Translation, Fault> {
+        translate_segment(sr, SDR1, ea, Access::Load, false, mem)
+    }
+
+    const DSI_NOT_FOUND: Result<Translation, Fault> = Err(Fault::Dsi {
+        dsisr: cause::NOT_FOUND,
+    });
+
+    #[test]
+    fn primary_group_hit_translates_page_and_offset() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            PA,
+            0x10 | RW,
+            Slot {
+                secondary: false,
+                index: 5,
+            },
+        );
+
+        let t = load(&mut mem, VSID, EA | 0x9AC).unwrap();
+
+        assert_eq!(t.pa, PA | 0x9AC);
+        assert_eq!(t.page_mask, 0xFFFF_F000);
+        assert_eq!(t.wimg, 0b0010);
+        assert!(!t.from_bat);
+    }
+
+    #[test]
+    fn secondary_group_hit_when_primary_has_none() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            PA,
+            RW,
+            Slot {
+                secondary: true,
+                index: 7,
+            },
+        );
+
+        let t = load(&mut mem, VSID, EA).unwrap();
+
+        assert_eq!(t.pa, PA);
+        assert_eq!(addr & !0x3F, pteg_address(SDR1, !primary_hash(VSID, EA)));
+    }
+
+    #[test]
+    fn primary_entry_beats_secondary_entry() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            0x0AAA_A000,
+            RW,
+            Slot {
+                secondary: true,
+                index: 0,
+            },
+        );
+        mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            0x0BBB_B000,
+            RW,
+            Slot {
+                secondary: false,
+                index: 7,
+            },
+        );
+
+        assert_eq!(load(&mut mem, VSID, EA).unwrap().pa, 0x0BBB_B000);
+    }
+
+    #[test]
+    fn first_matching_entry_in_a_group_wins() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            0x0000_1000,
+            RW,
+            Slot {
+                secondary: false,
+                index: 2,
+            },
+        );
+        mem.install_pte(
+            SDR1,
+            VSID,
+            EA,
+            0x0000_2000,
+            RW,
+            Slot {
+                secondary: false,
+                index: 6,
+            },
+        );
+
+        assert_eq!(load(&mut mem, VSID, EA).unwrap().pa, 0x0000_1000);
+    }
+
+    #[test]
+    fn entry_with_wrong_h_bit_for_its_group_is_ignored() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+        mem.words.insert(addr, mem.words[&addr] | PTE0_H);
+
+        assert_eq!(load(&mut mem, VSID, EA), DSI_NOT_FOUND);
+    }
+
+    #[test]
+    fn invalid_entry_is_ignored() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+        mem.words.insert(addr, mem.words[&addr] & !PTE0_V);
+
+        assert_eq!(load(&mut mem, VSID, EA), DSI_NOT_FOUND);
+    }
+
+    #[test]
+    fn vsid_mismatch_is_not_a_hit() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+
+        // Same hash group (differs only above the 19 hashed bits), other VSID.
+        assert_eq!(load(&mut mem, VSID ^ 0x0080_0000, EA), DSI_NOT_FOUND);
+    }
+
+    #[test]
+    fn api_mismatch_is_not_a_hit() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+
+        // EA bits 4..9 differ (API) but bits 10..19 and the hash group match.
+        let other = EA ^ 0x0400_0000;
+        assert_eq!(
+            pteg_address(SDR1, primary_hash(VSID, other)),
+            pteg_address(SDR1, primary_hash(VSID, EA))
+        );
+        assert_eq!(load(&mut mem, VSID, other), DSI_NOT_FOUND);
+    }
+
+    #[test]
+    fn no_match_faults_name_page_fault_and_direction() {
+        let mut mem = FakeMem::default();
+
+        let fetch = translate_segment(VSID, SDR1, EA, Access::Fetch, false, &mut mem);
+        let load = translate_segment(VSID, SDR1, EA, Access::Load, false, &mut mem);
+        let store = translate_segment(VSID, SDR1, EA, Access::Store, false, &mut mem);
+
+        assert_eq!(fetch, Err(Fault::Isi { srr1: 0x4000_0000 }));
+        assert_eq!(load, Err(Fault::Dsi { dsisr: 0x4000_0000 }));
+        assert_eq!(store, Err(Fault::Dsi { dsisr: 0x4200_0000 }));
+        assert!(mem.writes.is_empty());
+    }
+
+    /// The manual's table (PEM table 7-10): what each key and PP allow, written
+    /// out independently of `pp_rights`.
+    fn expected(key: bool, pp: u32, access: Access) -> bool {
+        let (read, write) = match (key, pp) {
+            (false, 0 | 1 | 2) => (true, true),
+            (false, 3) => (true, false),
+            (true, 0) => (false, false),
+            (true, 1) => (true, false),
+            (true, 2) => (true, true),
+            (true, 3) => (true, false),
+            _ => unreachable!(),
+        };
+        match access {
+            Access::Fetch | Access::Load => read,
+            Access::Store => write,
+        }
+    }
+
+    #[test]
+    fn every_pp_and_key_combination_for_every_access() {
+        for msr_pr in [false, true] {
+            for key in [false, true] {
+                // Set only the key for this privilege; the other one opposite, so
+                // using the wrong key changes the outcome.
+                let (ks, kp) = if msr_pr { (!key, key) } else { (key, !key) };
+                let sr = VSID | if ks { SR_KS } else { 0 } | if kp { SR_KP } else { 0 };
+                for pp in 0..4 {
+                    for access in [Access::Fetch, Access::Load, Access::Store] {
+                        let mut mem = FakeMem::default();
+                        mem.install_pte(SDR1, VSID, EA, PA, pp, PRIMARY0);
+
+                        let got = translate_segment(sr, SDR1, EA, access, msr_pr, &mut mem);
+
+                        let case = format!("pr={msr_pr} key={key} pp={pp} {access:?}");
+                        if expected(key, pp, access) {
+                            assert_eq!(got.map(|t| t.pa), Ok(PA), "{case}");
+                        } else {
+                            let fault = match access {
+                                Access::Fetch => Fault::Isi { srr1: 0x0800_0000 },
+                                Access::Load => Fault::Dsi { dsisr: 0x0800_0000 },
+                                Access::Store => Fault::Dsi { dsisr: 0x0A00_0000 },
+                            };
+                            assert_eq!(got, Err(fault), "{case}");
+                            assert!(mem.writes.is_empty(), "{case}: R set on a refused access");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn load_sets_r_but_not_c_and_stays_unwritable() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+
+        let t = load(&mut mem, VSID, EA).unwrap();
+
+        assert_eq!(mem.writes, vec![(addr + 4, PA | PTE1_R | RW)]);
+        assert!(!t.writable, "C clear: the first store must walk again");
+    }
+
+    #[test]
+    fn fetch_sets_r_but_not_c() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+
+        translate_segment(VSID, SDR1, EA, Access::Fetch, false, &mut mem).unwrap();
+
+        assert_eq!(mem.words[&(addr + 4)] & (PTE1_R | PTE1_C), PTE1_R);
+    }
+
+    #[test]
+    fn store_sets_r_and_c_in_one_write() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, 0x10 | RW, PRIMARY0);
+
+        let t = translate_segment(VSID, SDR1, EA, Access::Store, false, &mut mem).unwrap();
+
+        assert_eq!(
+            mem.writes,
+            vec![(addr + 4, PA | PTE1_R | PTE1_C | 0x10 | RW)]
+        );
+        assert!(t.writable);
+    }
+
+    #[test]
+    fn no_pte_write_when_r_and_c_already_set() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, PTE1_R | PTE1_C | RW, PRIMARY0);
+
+        let l = load(&mut mem, VSID, EA).unwrap();
+        translate_segment(VSID, SDR1, EA, Access::Store, false, &mut mem).unwrap();
+
+        assert!(mem.writes.is_empty());
+        assert!(
+            l.writable,
+            "C already set: a load translation may be used for stores"
+        );
+    }
+
+    #[test]
+    fn load_with_r_set_writes_nothing() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, PTE1_R | RW, PRIMARY0);
+
+        load(&mut mem, VSID, EA).unwrap();
+
+        assert!(mem.writes.is_empty());
+    }
+
+    #[test]
+    fn writable_false_for_read_only_page_even_with_c_set() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, PTE1_R | PTE1_C | 3, PRIMARY0);
+
+        assert!(!load(&mut mem, VSID, EA).unwrap().writable);
+    }
+
+    #[test]
+    fn no_execute_segment_refuses_fetch_only() {
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, EA, PA, RW, PRIMARY0);
+        let sr = VSID | SR_N;
+
+        let fetch = translate_segment(sr, SDR1, EA, Access::Fetch, false, &mut mem);
+        let load = translate_segment(sr, SDR1, EA, Access::Load, false, &mut mem);
+
+        assert_eq!(fetch, Err(Fault::Isi { srr1: 0x1000_0000 }));
+        assert_eq!(load.unwrap().pa, PA);
+    }
+
+    #[test]
+    fn no_execute_is_checked_before_the_walk() {
+        let mut mem = FakeMem::default();
+
+        let fetch = translate_segment(VSID | SR_N, SDR1, EA, Access::Fetch, false, &mut mem);
+
+        assert_eq!(fetch, Err(Fault::Isi { srr1: 0x1000_0000 }));
+    }
+
+    #[test]
+    fn direct_store_segment_is_refused_for_every_access() {
+        let mut mem = FakeMem::default();
+        let sr = SR_T | SR_KS | SR_KP | 0x0123;
+
+        let fetch = translate_segment(sr, SDR1, EA, Access::Fetch, false, &mut mem);
+        let load = translate_segment(sr, SDR1, EA, Access::Load, false, &mut mem);
+        let store = translate_segment(sr, SDR1, EA, Access::Store, true, &mut mem);
+
+        assert_eq!(fetch, Err(Fault::Isi { srr1: 0x1000_0000 }));
+        assert_eq!(load, Err(Fault::Dsi { dsisr: 0x0400_0000 }));
+        assert_eq!(store, Err(Fault::Dsi { dsisr: 0x0600_0000 }));
+        assert!(mem.writes.is_empty());
+    }
+
+    #[test]
+    fn fetch_from_guarded_page_is_isi_bit3_and_leaves_r_clear() {
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(SDR1, VSID, EA, PA, PTE1_G | RW, PRIMARY0);
+
+        let fetch = translate_segment(VSID, SDR1, EA, Access::Fetch, false, &mut mem);
+
+        assert_eq!(fetch, Err(Fault::Isi { srr1: 0x1000_0000 }));
+        assert_eq!(mem.words[&(addr + 4)] & PTE1_R, 0);
+        assert_eq!(load(&mut mem, VSID, EA).unwrap().wimg, 0b0001);
+    }
+
+    #[test]
+    fn pteg_address_uses_ten_hash_bits_for_a_64k_table() {
+        assert_eq!(pteg_address(0x0010_0000, 0), 0x0010_0000);
+        assert_eq!(pteg_address(0x0010_0000, 0x3FF), 0x0010_FFC0);
+        assert_eq!(pteg_address(0x0010_0000, 0x7_FC00), 0x0010_0000);
+    }
+
+    #[test]
+    fn pteg_address_uses_all_nineteen_bits_for_a_32m_table() {
+        let sdr1 = 0x0200_0000 | 0x1FF;
+
+        assert_eq!(pteg_address(sdr1, 0x7_FFFF), 0x03FF_FFC0);
+        assert_eq!(pteg_address(sdr1, 0x4_0001), 0x0300_0040);
+        assert_eq!(pteg_address(sdr1, !0x4_0001), 0x02FF_FF80);
+    }
+
+    #[test]
+    fn htabmask_picks_hash_bits_partially() {
+        // 256 KiB table: HTABMASK = 0b11 adds hash bits 10 and 11.
+        let sdr1 = 0x0004_0000 | 0x3;
+
+        assert_eq!(pteg_address(sdr1, 0x0C00), 0x0004_0000 + (0xC00 << 6));
+        assert_eq!(pteg_address(sdr1, 0x1000), 0x0004_0000);
+    }
+
+    #[test]
+    fn large_table_walk_finds_pte_in_high_group() {
+        let sdr1 = 0x0200_0000 | 0x1FF; // 32 MiB table at 32 MiB
+        let vsid = 0x0007_FFFF;
+        let ea = 0x0000_0000; // page index 0: hash = 0x7FFFF, the last group
+        let mut mem = FakeMem::default();
+        let addr = mem.install_pte(sdr1, vsid, ea, PA, RW, PRIMARY0);
+
+        let t = translate_segment(vsid, sdr1, ea | 0x10, Access::Load, false, &mut mem);
+
+        assert_eq!(addr, 0x03FF_FFC0);
+        assert_eq!(t.unwrap().pa, PA | 0x10);
+    }
+
+    #[test]
+    fn small_table_ignores_high_hash_bits() {
+        // With HTABMASK 0, hashes differing only above bit 9 share a group: two
+        // EAs whose page indexes differ by 0x400 land in the same PTEG.
+        let mut mem = FakeMem::default();
+        let ea_a = 0x0000_0000;
+        let ea_b = 0x0040_0000;
+        let a = mem.install_pte(SDR1, VSID, ea_a, 0x0000_A000, RW, PRIMARY0);
+        let b = mem.install_pte(
+            SDR1,
+            VSID,
+            ea_b,
+            0x0000_B000,
+            RW,
+            Slot {
+                secondary: false,
+                index: 1,
+            },
+        );
+
+        assert_eq!(a + 8, b);
+        assert_eq!(load(&mut mem, VSID, ea_a).unwrap().pa, 0x0000_A000);
+        assert_eq!(load(&mut mem, VSID, ea_b).unwrap().pa, 0x0000_B000);
+    }
+
+    #[test]
+    fn hash_uses_only_low_nineteen_vsid_bits() {
+        assert_eq!(primary_hash(0x00F8_0000, 0), 0);
+        assert_eq!(primary_hash(0x0007_FFFF, 0x0FFF_F000), 0x7_0000);
+        assert_eq!(primary_hash(0x12, 0xF003_4000), 0x26);
+    }
+
+    #[test]
+    fn pte0_tag_holds_vsid_and_api() {
+        assert_eq!(pte0_tag(0x00FF_FFFF, 0x0FC0_0000), 0x7FFF_FFBF);
+        assert_eq!(pte0_tag(0, 0x003F_F000), 0);
+    }
+}

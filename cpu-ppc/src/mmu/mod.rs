@@ -135,3 +135,164 @@ pub(crate) fn protection_fault(access: Access) -> Fault {
         },
     }
 }
+
+/// A sparse physical memory for tests, recording every PTE write.
+#[cfg(test)]
+pub(crate) mod test_mem {
+    use super::hash32::{primary_hash, pte0_tag, pteg_address, PTE0_H, PTE0_V, PTE_SIZE};
+    use super::PteMem;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Default)]
+    pub struct FakeMem {
+        pub words: HashMap<u32, u32>,
+        pub writes: Vec<(u32, u32)>,
+    }
+
+    impl PteMem for FakeMem {
+        fn read_u32(&mut self, pa: u32) -> u32 {
+            self.words.get(&pa).copied().unwrap_or(0)
+        }
+        fn write_u32(&mut self, pa: u32, v: u32) {
+            self.writes.push((pa, v));
+            self.words.insert(pa, v);
+        }
+    }
+
+    /// Where a PTE goes: which group and which of its eight slots.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Slot {
+        pub secondary: bool,
+        pub index: u32,
+    }
+
+    pub const PRIMARY0: Slot = Slot {
+        secondary: false,
+        index: 0,
+    };
+
+    impl FakeMem {
+        /// Writes a valid PTE for `ea` in segment `vsid` and returns its address.
+        /// `pte1_low` carries R, C, WIMG and PP.
+        pub fn install_pte(
+            &mut self,
+            sdr1: u32,
+            vsid: u32,
+            ea: u32,
+            pa: u32,
+            pte1_low: u32,
+            slot: Slot,
+        ) -> u32 {
+            let hash = primary_hash(vsid, ea);
+            let group = pteg_address(sdr1, if slot.secondary { !hash } else { hash });
+            let addr = group + slot.index * PTE_SIZE;
+            let h = if slot.secondary { PTE0_H } else { 0 };
+            self.words.insert(addr, PTE0_V | h | pte0_tag(vsid, ea));
+            self.words
+                .insert(addr + 4, (pa & 0xFFFF_F000) | (pte1_low & 0x1FF));
+            addr
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bat::{BATU_VP, BATU_VS};
+    use super::hash32::{PTE1_C, PTE1_R, SR_T};
+    use super::test_mem::{FakeMem, PRIMARY0};
+    use super::*;
+
+    const SDR1: u32 = 0x0010_0000; // 64 KiB table at 1 MiB
+    const VSID: u32 = 0x0012_3456;
+
+    /// A 256 MiB DBAT/IBAT pair mapping EA 0xC000_0000 to PA 0 read-write.
+    fn kernel_bat() -> Bat {
+        Bat {
+            upper: 0xC000_0000 | (0x7FF << 2) | BATU_VS,
+            lower: 0x0000_0000 | 0x10 | 2,
+        }
+    }
+
+    fn regs_with_segment(vsid: u32) -> MmuRegs {
+        MmuRegs {
+            sr: [vsid; 16],
+            sdr1: SDR1,
+            ..MmuRegs::default()
+        }
+    }
+
+    #[test]
+    fn dbat_hit_beats_page_table() {
+        let mut regs = regs_with_segment(VSID);
+        regs.dbat[2] = kernel_bat();
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, 0xC000_5000, 0x0800_0000, 2, PRIMARY0);
+
+        let t = translate(&regs, 0xC000_5123, Access::Load, false, &mut mem).unwrap();
+
+        assert_eq!(t.pa, 0x0000_5123);
+        assert!(t.from_bat);
+        assert!(mem.writes.is_empty(), "a BAT hit must not touch the PTE");
+    }
+
+    #[test]
+    fn fetch_uses_ibats_and_data_uses_dbats() {
+        let mut regs = regs_with_segment(VSID);
+        regs.ibat[0] = kernel_bat();
+        let mut mem = FakeMem::default();
+
+        let fetch = translate(&regs, 0xC000_0100, Access::Fetch, false, &mut mem);
+        let load = translate(&regs, 0xC000_0100, Access::Load, false, &mut mem);
+
+        assert_eq!(fetch.unwrap().pa, 0x0000_0100);
+        assert_eq!(
+            load,
+            Err(Fault::Dsi {
+                dsisr: cause::NOT_FOUND
+            })
+        );
+    }
+
+    #[test]
+    fn supervisor_only_bat_misses_in_user_mode() {
+        let mut regs = regs_with_segment(VSID);
+        regs.dbat[0] = kernel_bat();
+        let mut mem = FakeMem::default();
+
+        let user = translate(&regs, 0xC000_0000, Access::Load, true, &mut mem);
+        regs.dbat[0].upper = (regs.dbat[0].upper & !BATU_VS) | BATU_VP;
+        let user_vp = translate(&regs, 0xC000_0000, Access::Load, true, &mut mem);
+        let super_vp = translate(&regs, 0xC000_0000, Access::Load, false, &mut mem);
+
+        assert!(matches!(user, Err(Fault::Dsi { .. })));
+        assert!(user_vp.unwrap().from_bat);
+        assert!(matches!(super_vp, Err(Fault::Dsi { .. })));
+    }
+
+    #[test]
+    fn segment_direct_store_loses_to_bat() {
+        let mut regs = regs_with_segment(SR_T);
+        regs.dbat[1] = kernel_bat();
+        let mut mem = FakeMem::default();
+
+        let t = translate(&regs, 0xC123_4568, Access::Store, false, &mut mem).unwrap();
+
+        assert_eq!(t.pa, 0x0123_4568);
+        assert!(t.writable);
+    }
+
+    #[test]
+    fn page_table_translation_through_top_level_sets_r_once() {
+        let regs = regs_with_segment(VSID);
+        let mut mem = FakeMem::default();
+        let pte = mem.install_pte(SDR1, VSID, 0x1000_3000, 0x0055_5000, 2, PRIMARY0);
+
+        let first = translate(&regs, 0x1000_3ABC, Access::Load, false, &mut mem).unwrap();
+        let second = translate(&regs, 0x1000_3ABC, Access::Load, false, &mut mem).unwrap();
+
+        assert_eq!(first.pa, 0x0055_5ABC);
+        assert_eq!(second, first);
+        assert_eq!(mem.writes, vec![(pte + 4, 0x0055_5000 | PTE1_R | 2)]);
+        assert_eq!(mem.words[&(pte + 4)] & PTE1_C, 0);
+    }
+}

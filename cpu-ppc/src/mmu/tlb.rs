@@ -110,3 +110,103 @@ impl Tlb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(pa: u32) -> Translation {
+        Translation {
+            pa,
+            writable: true,
+            page_mask: 0xFFFF_F000,
+            wimg: 0b0010,
+            from_bat: false,
+        }
+    }
+
+    #[test]
+    fn hit_returns_physical_page_plus_offset() {
+        let mut tlb = Tlb::new();
+        tlb.insert(0x1234_5678, Access::Load, false, &page(0x0099_9678));
+
+        let hit = tlb.lookup(0x1234_5ABC, Access::Load, false);
+
+        assert_eq!(
+            hit,
+            Some(TlbHit {
+                pa: 0x0099_9ABC,
+                wimg: 0b0010
+            })
+        );
+    }
+
+    #[test]
+    fn load_entry_does_not_serve_stores_or_fetches() {
+        let mut tlb = Tlb::new();
+        tlb.insert(0x1000, Access::Load, false, &page(0x5000));
+
+        assert_eq!(tlb.lookup(0x1000, Access::Store, false), None);
+        assert_eq!(tlb.lookup(0x1000, Access::Fetch, false), None);
+    }
+
+    #[test]
+    fn entry_is_tagged_with_privilege() {
+        let mut tlb = Tlb::new();
+        tlb.insert(0x1000, Access::Fetch, true, &page(0x5000));
+
+        assert_eq!(tlb.lookup(0x1000, Access::Fetch, false), None);
+        assert!(tlb.lookup(0x1000, Access::Fetch, true).is_some());
+    }
+
+    #[test]
+    fn aliasing_page_replaces_and_misses() {
+        let mut tlb = Tlb::new();
+        let alias = 0x1000 + (TLB_SETS as u32) * 0x1000;
+        tlb.insert(0x1000, Access::Load, false, &page(0x5000));
+        tlb.insert(alias, Access::Load, false, &page(0x6000));
+
+        assert_eq!(tlb.lookup(0x1000, Access::Load, false), None);
+        assert_eq!(
+            tlb.lookup(alias, Access::Load, false).map(|h| h.pa),
+            Some(0x6000)
+        );
+    }
+
+    #[test]
+    fn empty_tlb_misses_page_zero() {
+        let tlb = Tlb::new();
+
+        assert_eq!(tlb.lookup(0, Access::Load, false), None);
+    }
+
+    #[test]
+    fn flush_all_forgets_every_kind() {
+        let mut tlb = Tlb::new();
+        for access in [Access::Fetch, Access::Load, Access::Store] {
+            tlb.insert(0x7000, access, false, &page(0x5000));
+        }
+
+        tlb.flush_all();
+
+        for access in [Access::Fetch, Access::Load, Access::Store] {
+            assert_eq!(tlb.lookup(0x7000, access, false), None);
+        }
+    }
+
+    #[test]
+    fn flush_ea_forgets_the_whole_congruence_class_only() {
+        let mut tlb = Tlb::new();
+        let class_mate = 0x0003_0000 + 0x4_0000; // 64 pages later: same EA[14:19]
+        let neighbour = 0x0003_1000;
+        tlb.insert(0x0003_0000, Access::Store, false, &page(0x1000));
+        tlb.insert(class_mate, Access::Fetch, true, &page(0x2000));
+        tlb.insert(neighbour, Access::Load, false, &page(0x3000));
+
+        tlb.flush_ea(0x0003_0ABC);
+
+        assert_eq!(tlb.lookup(0x0003_0000, Access::Store, false), None);
+        assert_eq!(tlb.lookup(class_mate, Access::Fetch, true), None);
+        assert!(tlb.lookup(neighbour, Access::Load, false).is_some());
+    }
+}
