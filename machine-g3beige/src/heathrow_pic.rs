@@ -1,1 +1,238 @@
-//! heathrow_pic
+//! The Heathrow interrupt controller (Apple "Heathrow" mac-io ASIC; QEMU
+//! hw/intc/heathrow_pic.c; Linux arch/powerpc/platforms/powermac/pic.c).
+//!
+//! Two banks of 32 lines, each with EVENTS (latched edges), MASK, CLEAR (write 1 to
+//! acknowledge an edge) and LEVELS (current input levels). Registers are 32-bit
+//! little-endian; values here are as the big-endian bus sees them.
+//!
+//! Bank 0 (IRQs 0–31) sits at +0x20 and bank 1 (IRQs 32–63) at +0x10, as in Linux's
+//! `pmac_irq_hw[]`. At reset lines 20–28 (0x1FF00000, which include the PCI INTx
+//! lines 0x15–0x18) are level-triggered: QEMU sets `pics[1].level_triggered`, and its
+//! `pics[1]` is the IRQ 0–31 bank (`1 - (num >> 5)`), matching Linux's
+//! `OHARE_LEVEL_MASK` for bank 0.
+
+use crate::pci::{le_reg_read, le_reg_write, UnimpLog};
+
+/// Bank 1 (IRQs 32–63) base offset.
+pub const BANK1_BASE: u32 = 0x10;
+/// Bank 0 (IRQs 0–31) base offset.
+pub const BANK0_BASE: u32 = 0x20;
+/// EVENTS: latched edge events (read only).
+pub const REG_EVENTS: u32 = 0x0;
+/// MASK: enabled lines (read/write).
+pub const REG_MASK: u32 = 0x4;
+/// CLEAR: write 1 to clear an edge event (write only, reads 0).
+pub const REG_CLEAR: u32 = 0x8;
+/// LEVELS: current input levels (read only).
+pub const REG_LEVELS: u32 = 0xC;
+/// Level-triggered lines of bank 0 at reset.
+pub const BANK0_LEVEL_TRIGGERED: u32 = 0x1FF0_0000;
+/// Number of input lines.
+pub const NUM_LINES: u32 = 64;
+
+/// One bank of 32 lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PicBank {
+    /// Latched edges.
+    pub events: u32,
+    /// Enabled lines.
+    pub mask: u32,
+    /// Current input levels.
+    pub levels: u32,
+    /// Which lines are level-triggered (not software visible; fixed by the board).
+    pub level_triggered: u32,
+}
+
+impl PicBank {
+    fn pending(&self) -> u32 {
+        (self.events | (self.levels & self.level_triggered)) & self.mask
+    }
+}
+
+/// The Heathrow PIC: `banks[0]` holds IRQs 0–31, `banks[1]` IRQs 32–63.
+#[derive(Debug, Clone)]
+pub struct HeathrowPic {
+    /// The two banks.
+    pub banks: [PicBank; 2],
+    unimp: UnimpLog,
+}
+
+impl Default for HeathrowPic {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HeathrowPic {
+    /// The PIC as after reset: everything clear, bank 0's level lines set.
+    pub fn new() -> Self {
+        let mut pic = HeathrowPic {
+            banks: Default::default(),
+            unimp: UnimpLog::default(),
+        };
+        pic.reset();
+        pic
+    }
+
+    /// Hardware reset.
+    pub fn reset(&mut self) {
+        self.banks = Default::default();
+        self.banks[0].level_triggered = BANK0_LEVEL_TRIGGERED;
+    }
+
+    /// Drives input line `line` (0..64) to `level`. A rising level latches an event
+    /// on an edge-triggered line; level-triggered lines only follow LEVELS.
+    pub fn set_line(&mut self, line: u32, level: bool) {
+        if line >= NUM_LINES {
+            return;
+        }
+        let bank = &mut self.banks[(line >> 5) as usize];
+        let bit = 1u32 << (line & 31);
+        if level {
+            bank.events |= bit & !bank.level_triggered;
+            bank.levels |= bit;
+        } else {
+            bank.levels &= !bit;
+        }
+    }
+
+    /// The output to the CPU's external interrupt input.
+    pub fn output(&self) -> bool {
+        self.banks.iter().any(|b| b.pending() != 0)
+    }
+
+    /// Alias of [`HeathrowPic::output`] for the board's uniform `irq()` routing.
+    pub fn irq(&self) -> bool {
+        self.output()
+    }
+
+    fn decode(offset: u32) -> Option<(usize, u32)> {
+        match offset & 0xFFF & !0xF {
+            BANK1_BASE => Some((1, offset & 0xF & !3)),
+            BANK0_BASE => Some((0, offset & 0xF & !3)),
+            _ => None,
+        }
+    }
+
+    /// MMIO read.
+    pub fn read(&mut self, offset: u32, size: u32) -> u32 {
+        let Some((bank, reg)) = Self::decode(offset) else {
+            self.unimp.report("heathrow_pic", false, offset, size, 0);
+            return 0;
+        };
+        let b = &self.banks[bank];
+        let value = match reg {
+            REG_EVENTS => b.events,
+            REG_MASK => b.mask,
+            REG_LEVELS => b.levels,
+            _ => 0, // CLEAR is write-only
+        };
+        le_reg_read(value, offset & 3, size)
+    }
+
+    /// MMIO write.
+    pub fn write(&mut self, offset: u32, size: u32, value: u32) {
+        let Some((bank, reg)) = Self::decode(offset) else {
+            self.unimp.report("heathrow_pic", true, offset, size, value);
+            return;
+        };
+        let b = &mut self.banks[bank];
+        match reg {
+            REG_MASK => b.mask = le_reg_write(b.mask, offset & 3, size, value),
+            REG_CLEAR => {
+                // Acknowledging never drops a level line: its source must go low.
+                let v = le_reg_write(0, offset & 3, size, value);
+                b.events &= !(v & !b.level_triggered);
+            }
+            _ => {} // EVENTS and LEVELS are read-only
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B0_MASK: u32 = BANK0_BASE + REG_MASK;
+    const B0_CLEAR: u32 = BANK0_BASE + REG_CLEAR;
+    const B0_EVENTS: u32 = BANK0_BASE + REG_EVENTS;
+    const B1_MASK: u32 = BANK1_BASE + REG_MASK;
+    const B1_LEVELS: u32 = BANK1_BASE + REG_LEVELS;
+
+    fn le(v: u32) -> u32 {
+        v.swap_bytes()
+    }
+
+    #[test]
+    fn edge_line_latches_until_cleared() {
+        let mut pic = HeathrowPic::new();
+        pic.write(B0_MASK, 4, le(1 << 0x0F));
+
+        pic.set_line(0x0F, true);
+        pic.set_line(0x0F, false);
+        assert!(pic.output(), "edge stays latched after the line drops");
+        assert_eq!(le(pic.read(B0_EVENTS, 4)), 1 << 0x0F);
+
+        pic.write(B0_CLEAR, 4, le(1 << 0x0F));
+        assert!(!pic.output());
+        assert_eq!(pic.read(B0_EVENTS, 4), 0);
+    }
+
+    #[test]
+    fn level_line_follows_input_and_ignores_clear() {
+        let mut pic = HeathrowPic::new();
+        pic.write(B0_MASK, 4, le(1 << 0x15));
+
+        pic.set_line(0x15, true);
+        pic.write(B0_CLEAR, 4, le(1 << 0x15));
+        assert!(pic.output(), "clear does not ack a level line");
+        assert_eq!(pic.read(B0_EVENTS, 4), 0, "level lines latch no event");
+
+        pic.set_line(0x15, false);
+        assert!(!pic.output());
+    }
+
+    #[test]
+    fn masked_line_does_not_interrupt_until_unmasked() {
+        let mut pic = HeathrowPic::new();
+        pic.set_line(0x02, true);
+        assert!(!pic.output());
+        pic.write(B0_MASK, 4, le(1 << 0x02));
+        assert!(pic.output(), "latched edge fires once unmasked");
+    }
+
+    #[test]
+    fn high_bank_lines_live_at_0x10() {
+        let mut pic = HeathrowPic::new();
+        pic.set_line(32 + 5, true);
+        assert_eq!(le(pic.read(B1_LEVELS, 4)), 1 << 5);
+        assert!(!pic.output());
+        pic.write(B1_MASK, 4, le(1 << 5));
+        assert!(pic.output());
+    }
+
+    #[test]
+    fn reset_level_triggered_lines_are_in_irq_0_31_bank() {
+        let pic = HeathrowPic::new();
+        assert_eq!(pic.banks[0].level_triggered, 0x1FF0_0000);
+        assert_eq!(pic.banks[1].level_triggered, 0);
+    }
+
+    #[test]
+    fn unknown_offsets_read_zero_and_ignore_writes() {
+        let mut pic = HeathrowPic::new();
+        pic.write(0x38, 4, 0xFFFF_FFFF);
+        assert_eq!(pic.read(0x38, 4), 0);
+        assert_eq!(pic.read(0x00, 4), 0);
+        pic.set_line(200, true);
+        assert!(!pic.output());
+    }
+
+    #[test]
+    fn byte_access_reaches_low_byte_of_mask() {
+        let mut pic = HeathrowPic::new();
+        pic.write(B0_MASK, 1, 0x80);
+        assert_eq!(pic.banks[0].mask, 0x80);
+        assert_eq!(pic.read(B0_MASK, 1), 0x80);
+    }
+}
