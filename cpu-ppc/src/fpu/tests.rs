@@ -1,0 +1,162 @@
+//! Unit tests of specific tricky cases; the exhaustive check against qemu-ppc is
+//! `cpu-ppc/tests/fpu_qemu.rs`.
+
+use super::fpscr::*;
+use super::*;
+
+const ONE: u64 = 0x3ff0_0000_0000_0000;
+const TWO: u64 = 0x4000_0000_0000_0000;
+const THREE: u64 = 0x4008_0000_0000_0000;
+const PINF: u64 = 0x7ff0_0000_0000_0000;
+const NINF: u64 = 0xfff0_0000_0000_0000;
+const QNAN_A: u64 = 0x7ff8_0000_0000_00aa;
+const QNAN_B: u64 = 0x7ff8_0000_0000_00bb;
+const SNAN: u64 = 0x7ff0_0000_0000_0001;
+
+#[test]
+fn one_third_is_inexact_and_sets_fi_xx_fx() {
+    let mut f = 0;
+    let r = arith(FpOp::Fdiv, &mut f, ONE, THREE, 0);
+    assert_eq!(r, Some(0x3fd5_5555_5555_5555));
+    assert_eq!(f, FX | XX | FI | (0x04 << 12));
+}
+
+#[test]
+fn inf_minus_inf_sets_vxisi_and_gives_default_nan() {
+    let mut f = 0;
+    let r = arith(FpOp::Fsub, &mut f, PINF, PINF, 0);
+    assert_eq!(r, Some(0x7ff8_0000_0000_0000));
+    assert_eq!(f, FX | VX | VXISI | (0x11 << 12));
+}
+
+#[test]
+fn enabled_invalid_suppresses_write_and_sets_fex() {
+    let mut f = VE;
+    let o = arith_outcome(FpOp::Fadd, &mut f, PINF, NINF, 0);
+    assert_eq!(
+        o,
+        Outcome {
+            value: None,
+            trap: true
+        }
+    );
+    assert_eq!(f & (FEX | VXISI), FEX | VXISI);
+}
+
+#[test]
+fn first_nan_in_fra_frb_frc_order_wins_for_fmadd() {
+    let mut f = 0;
+    assert_eq!(
+        arith(FpOp::Fmadd, &mut f, ONE, QNAN_B, QNAN_A),
+        Some(QNAN_B)
+    );
+    assert_eq!(
+        arith(FpOp::Fmadd, &mut f, QNAN_A, QNAN_B, ONE),
+        Some(QNAN_A)
+    );
+}
+
+#[test]
+fn snan_operand_is_quieted_and_sets_vxsnan() {
+    let mut f = 0;
+    let r = arith(FpOp::Fadd, &mut f, SNAN, ONE, 0);
+    assert_eq!(r, Some(SNAN | (1 << 51)));
+    assert_ne!(f & VXSNAN, 0);
+}
+
+#[test]
+fn divide_by_zero_sets_zx_and_gives_signed_infinity() {
+    let mut f = 0;
+    let r = arith(FpOp::Fdiv, &mut f, ONE | (1 << 63), 0, 0);
+    assert_eq!(r, Some(NINF));
+    assert_eq!(f, FX | ZX | (0x09 << 12));
+}
+
+#[test]
+fn fmadds_rounds_once_to_single() {
+    // 1 + 2^-24 + 2^-60: rounding first to double then to single would tie to 1.0.
+    let a = 0x3ff0_0000_1000_0000; // 1 + 2^-24
+    let c = ONE;
+    let b = 0x3c30_0000_0000_0000; // 2^-60
+    let mut f = 0;
+    let r = arith(FpOp::Fmadds, &mut f, a, b, c).unwrap();
+    assert_eq!(r, 0x3ff0_0000_2000_0000); // 1 + 2^-23
+}
+
+#[test]
+fn round_toward_zero_truncates_one_third() {
+    let mut f = 1;
+    let r = arith(FpOp::Fdiv, &mut f, ONE, THREE, 0);
+    assert_eq!(r, Some(0x3fd5_5555_5555_5555));
+    let mut f = 2;
+    let r = arith(FpOp::Fdiv, &mut f, ONE, THREE, 0);
+    assert_eq!(r, Some(0x3fd5_5555_5555_5556));
+}
+
+#[test]
+fn fctiw_saturates_and_sets_vxcvi() {
+    let mut f = 0;
+    let r = fctiw(&mut f, 0x41f0_0000_0000_0000, false); // 2^32
+    assert_eq!(r.map(|v| v as u32), Some(0x7fff_ffff));
+    assert_ne!(f & VXCVI, 0);
+    assert_ne!(f & VX, 0);
+}
+
+#[test]
+fn fctiw_rounds_half_to_even() {
+    let mut f = 0;
+    assert_eq!(fctiw(&mut f, 0x4004_0000_0000_0000, false), Some(2)); // 2.5
+    let mut f = 0;
+    assert_eq!(fctiw(&mut f, 0x4004_0000_0000_0000, true), Some(2));
+    assert_eq!(f & (XX | FI), XX | FI);
+}
+
+#[test]
+fn fcmpo_with_qnan_sets_vxvc_but_fcmpu_does_not() {
+    let mut f = 0;
+    assert_eq!(compare(false, &mut f, QNAN_A, ONE), 1);
+    assert_eq!(f & VXVC, 0);
+    let mut f = 0;
+    assert_eq!(compare(true, &mut f, QNAN_A, ONE), 1);
+    assert_eq!(f & (VXVC | VX | FX), VXVC | VX | FX);
+}
+
+#[test]
+fn compare_sets_fpcc_for_less_than() {
+    let mut f = 0;
+    assert_eq!(compare(false, &mut f, ONE, TWO), 8);
+    assert_eq!(f & FPCC, FL);
+}
+
+#[test]
+fn mtfsf_cannot_set_fex_or_vx_directly() {
+    let mut f = 0;
+    mtfsf(&mut f, 0xff, (FEX | VX) as u64);
+    assert_eq!(f, 0);
+    mtfsf(&mut f, 0xff, (XX | XE) as u64);
+    assert_eq!(f, XX | XE | FEX);
+    assert!(enabled_exception_pending(f));
+}
+
+#[test]
+fn mtfsb0_of_last_vx_cause_clears_vx() {
+    let mut f = 0;
+    mtfsb1(&mut f, 7); // VXSNAN
+    assert_eq!(f, FX | VX | VXSNAN);
+    mtfsb0(&mut f, 7);
+    assert_eq!(f, FX);
+}
+
+#[test]
+fn single_double_conversions_round_trip_denormals() {
+    for w in [
+        0x0000_0001u32,
+        0x8040_0000,
+        0x3f80_0000,
+        0x7fc0_0001,
+        0xff80_0000,
+    ] {
+        assert_eq!(double_to_single(single_to_double(w)), w);
+    }
+    assert_eq!(single_to_double(0x0000_0001), 0x36a0_0000_0000_0000);
+}
