@@ -11,6 +11,9 @@
 //! saved (as QEMU does).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
 
 use crate::pci::UnimpLog;
 
@@ -343,6 +346,27 @@ impl FwCfg {
     }
 }
 
+impl Default for FwCfg {
+    fn default() -> Self {
+        Self::new(&FwCfgSetup::default())
+    }
+}
+
+impl VmState for FwCfg {
+    /// Only the selection: the items come from the machine configuration.
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<FwCfg>> = LazyLock::new(|| {
+            Vmsd::builder("fw_cfg")
+                .version(1)
+                .minimum_version(1)
+                .field("cur_entry", |s: &FwCfg| &s.cur_entry, |s| &mut s.cur_entry)
+                .field("cur_offset", |s| &s.cur_offset, |s| &mut s.cur_offset)
+                .build()
+        });
+        &V
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +379,18 @@ mod tests {
     fn item_u32(f: &mut FwCfg, key: u16) -> u32 {
         let b = item(f, key, 4);
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    #[test]
+    fn selection_survives_save_and_load() {
+        let mut f = FwCfg::default();
+        savevm::testing::assert_mutated_roundtrip(&mut f, |f| {
+            item(f, FW_CFG_SIGNATURE, 2);
+        });
+        let bytes = savevm::save_bytes(&mut f);
+        let mut g = FwCfg::default();
+        savevm::load_bytes(&mut g, &bytes).unwrap();
+        assert_eq!(g.read(PORT_DATA, 1), u32::from(b'M'));
     }
 
     #[test]

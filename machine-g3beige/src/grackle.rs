@@ -10,6 +10,10 @@
 //! The bridge also routes PCI INTx: slot `s`, pin `p` (1 = INTA) raises Heathrow PIC
 //! line `0x15 + ((p - 1 + s) & 3)`, see [`pci_irq_line`].
 
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
+
 use crate::pci::{le_reg_read, le_reg_write, BarKind, PciConfig, UnimpLog};
 
 /// CONFIG_ADDR offset within the Grackle window (0xFEC00000).
@@ -98,8 +102,10 @@ pub struct Grackle {
     pub host: PciConfig,
     /// 00:01.0, std VGA.
     pub vga: PciConfig,
-    /// 00:02.0, the NIC, only when configured.
-    pub nic: Option<PciConfig>,
+    /// 00:02.0, the NIC; on the bus only when `nic_present`.
+    pub nic: PciConfig,
+    /// Whether the machine has the NIC (configuration, not saved state).
+    pub nic_present: bool,
     /// 00:10.0, mac-io.
     pub macio: PciConfig,
     unimp: UnimpLog,
@@ -112,7 +118,8 @@ impl Grackle {
             config_addr: 0,
             host: host_bridge_config(),
             vga: vga_config(),
-            nic: with_nic.then(nic_config),
+            nic: nic_config(),
+            nic_present: with_nic,
             macio: macio_config(),
             unimp: UnimpLog::default(),
         }
@@ -126,7 +133,7 @@ impl Grackle {
         match devfn {
             DEVFN_HOST => Some(&mut self.host),
             DEVFN_VGA => Some(&mut self.vga),
-            DEVFN_NIC => self.nic.as_mut(),
+            DEVFN_NIC if self.nic_present => Some(&mut self.nic),
             DEVFN_MACIO => Some(&mut self.macio),
             _ => None,
         }
@@ -195,6 +202,38 @@ impl Grackle {
     }
 }
 
+impl Default for Grackle {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl VmState for Grackle {
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<Grackle>> = LazyLock::new(|| {
+            Vmsd::builder("grackle")
+                .version(1)
+                .minimum_version(1)
+                .field(
+                    "config_reg",
+                    |s: &Grackle| &s.config_addr,
+                    |s| &mut s.config_addr,
+                )
+                .struct_field("host", |s| &s.host, |s| &mut s.host)
+                .struct_field("vga", |s| &s.vga, |s| &mut s.vga)
+                .struct_field("macio", |s| &s.macio, |s| &mut s.macio)
+                .subsection(
+                    Vmsd::builder("grackle/nic")
+                        .struct_field("nic", |s: &Grackle| &s.nic, |s| &mut s.nic)
+                        .build(),
+                    |s| s.nic_present,
+                )
+                .build()
+        });
+        &V
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +253,20 @@ mod tests {
     fn write32(g: &mut Grackle, devfn: u8, reg: u32, v: u32) {
         select(g, devfn, reg);
         g.write(CONFIG_DATA, 4, v.swap_bytes());
+    }
+
+    #[test]
+    fn state_roundtrips_with_and_without_nic() {
+        let mut g = Grackle::new(false);
+        savevm::testing::assert_mutated_roundtrip(&mut g, |g| {
+            write32(g, DEVFN_VGA, 0x10, 0x8000_0000);
+        });
+        let mut with_nic = Grackle::new(true);
+        write32(&mut with_nic, DEVFN_NIC, 0x3C, 0x17);
+        let bytes = savevm::save_bytes(&mut with_nic);
+        let mut fresh = Grackle::new(true);
+        savevm::load_bytes(&mut fresh, &bytes).unwrap();
+        assert_eq!(fresh.nic.bytes[0x3C], 0x17);
     }
 
     #[test]

@@ -5,18 +5,22 @@
 //! acknowledge an edge) and LEVELS (current input levels). Registers are 32-bit
 //! little-endian; values here are as the big-endian bus sees them.
 //!
-//! Bank 0 (IRQs 0–31) sits at +0x20 and bank 1 (IRQs 32–63) at +0x10, as in Linux's
-//! `pmac_irq_hw[]`. At reset lines 20–28 (0x1FF00000, which include the PCI INTx
-//! lines 0x15–0x18) are level-triggered: QEMU sets `pics[1].level_triggered`, and its
-//! `pics[1]` is the IRQ 0–31 bank (`1 - (num >> 5)`), matching Linux's
-//! `OHARE_LEVEL_MASK` for bank 0.
+//! The banks are kept in address order as QEMU does: `banks[0]` at +0x10 holds IRQs
+//! 32–63 and `banks[1]` at +0x20 holds IRQs 0–31 (Linux's `pmac_irq_hw[0]` is +0x20).
+//! At reset lines 20–28 (0x1FF00000, which include the PCI INTx lines 0x15–0x18) are
+//! level-triggered: QEMU sets `pics[1].level_triggered`, the IRQ 0–31 bank
+//! (`1 - (num >> 5)`), matching Linux's `OHARE_LEVEL_MASK`.
+
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
 
 use crate::pci::{le_reg_read, le_reg_write, UnimpLog};
 
-/// Bank 1 (IRQs 32–63) base offset.
-pub const BANK1_BASE: u32 = 0x10;
-/// Bank 0 (IRQs 0–31) base offset.
-pub const BANK0_BASE: u32 = 0x20;
+/// Base offset of the IRQ 32–63 bank (`banks[0]`).
+pub const BANK_HIGH_BASE: u32 = 0x10;
+/// Base offset of the IRQ 0–31 bank (`banks[1]`).
+pub const BANK_LOW_BASE: u32 = 0x20;
 /// EVENTS: latched edge events (read only).
 pub const REG_EVENTS: u32 = 0x0;
 /// MASK: enabled lines (read/write).
@@ -25,8 +29,8 @@ pub const REG_MASK: u32 = 0x4;
 pub const REG_CLEAR: u32 = 0x8;
 /// LEVELS: current input levels (read only).
 pub const REG_LEVELS: u32 = 0xC;
-/// Level-triggered lines of bank 0 at reset.
-pub const BANK0_LEVEL_TRIGGERED: u32 = 0x1FF0_0000;
+/// Level-triggered lines of the IRQ 0–31 bank at reset.
+pub const LOW_BANK_LEVEL_TRIGGERED: u32 = 0x1FF0_0000;
 /// Number of input lines.
 pub const NUM_LINES: u32 = 64;
 
@@ -49,7 +53,7 @@ impl PicBank {
     }
 }
 
-/// The Heathrow PIC: `banks[0]` holds IRQs 0–31, `banks[1]` IRQs 32–63.
+/// The Heathrow PIC: `banks[0]` (+0x10) holds IRQs 32–63, `banks[1]` (+0x20) IRQs 0–31.
 #[derive(Debug, Clone)]
 pub struct HeathrowPic {
     /// The two banks.
@@ -64,7 +68,7 @@ impl Default for HeathrowPic {
 }
 
 impl HeathrowPic {
-    /// The PIC as after reset: everything clear, bank 0's level lines set.
+    /// The PIC as after reset: everything clear, the low bank's level lines set.
     pub fn new() -> Self {
         let mut pic = HeathrowPic {
             banks: Default::default(),
@@ -77,7 +81,7 @@ impl HeathrowPic {
     /// Hardware reset.
     pub fn reset(&mut self) {
         self.banks = Default::default();
-        self.banks[0].level_triggered = BANK0_LEVEL_TRIGGERED;
+        self.banks[1].level_triggered = LOW_BANK_LEVEL_TRIGGERED;
     }
 
     /// Drives input line `line` (0..64) to `level`. A rising level latches an event
@@ -86,7 +90,7 @@ impl HeathrowPic {
         if line >= NUM_LINES {
             return;
         }
-        let bank = &mut self.banks[(line >> 5) as usize];
+        let bank = &mut self.banks[1 - (line >> 5) as usize];
         let bit = 1u32 << (line & 31);
         if level {
             bank.events |= bit & !bank.level_triggered;
@@ -108,8 +112,8 @@ impl HeathrowPic {
 
     fn decode(offset: u32) -> Option<(usize, u32)> {
         match offset & 0xFFF & !0xF {
-            BANK1_BASE => Some((1, offset & 0xF & !3)),
-            BANK0_BASE => Some((0, offset & 0xF & !3)),
+            BANK_HIGH_BASE => Some((0, offset & 0xC)),
+            BANK_LOW_BASE => Some((1, offset & 0xC)),
             _ => None,
         }
     }
@@ -149,15 +153,57 @@ impl HeathrowPic {
     }
 }
 
+impl VmState for PicBank {
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<PicBank>> = LazyLock::new(|| {
+            Vmsd::builder("heathrow_pic_one")
+                .field("events", |s: &PicBank| &s.events, |s| &mut s.events)
+                .field("mask", |s| &s.mask, |s| &mut s.mask)
+                .field("levels", |s| &s.levels, |s| &mut s.levels)
+                .field(
+                    "level_triggered",
+                    |s| &s.level_triggered,
+                    |s| &mut s.level_triggered,
+                )
+                .build()
+        });
+        &V
+    }
+}
+
+impl VmState for HeathrowPic {
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<HeathrowPic>> = LazyLock::new(|| {
+            Vmsd::builder("heathrow_pic")
+                .version(1)
+                .minimum_version(1)
+                .struct_array("pics", |s: &HeathrowPic| &s.banks, |s| &mut s.banks)
+                .build()
+        });
+        &V
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const B0_MASK: u32 = BANK0_BASE + REG_MASK;
-    const B0_CLEAR: u32 = BANK0_BASE + REG_CLEAR;
-    const B0_EVENTS: u32 = BANK0_BASE + REG_EVENTS;
-    const B1_MASK: u32 = BANK1_BASE + REG_MASK;
-    const B1_LEVELS: u32 = BANK1_BASE + REG_LEVELS;
+    #[test]
+    fn state_roundtrips() {
+        let mut pic = HeathrowPic::new();
+        savevm::testing::assert_roundtrip(&mut pic);
+        savevm::testing::assert_mutated_roundtrip(&mut pic, |p| {
+            p.set_line(0x0F, true);
+            p.banks[1].mask = 0x8000;
+            p.banks[0].levels = 0x10;
+        });
+    }
+
+    const B0_MASK: u32 = BANK_LOW_BASE + REG_MASK;
+    const B0_CLEAR: u32 = BANK_LOW_BASE + REG_CLEAR;
+    const B0_EVENTS: u32 = BANK_LOW_BASE + REG_EVENTS;
+    const B1_MASK: u32 = BANK_HIGH_BASE + REG_MASK;
+    const B1_LEVELS: u32 = BANK_HIGH_BASE + REG_LEVELS;
 
     fn le(v: u32) -> u32 {
         v.swap_bytes()
@@ -214,8 +260,8 @@ mod tests {
     #[test]
     fn reset_level_triggered_lines_are_in_irq_0_31_bank() {
         let pic = HeathrowPic::new();
-        assert_eq!(pic.banks[0].level_triggered, 0x1FF0_0000);
-        assert_eq!(pic.banks[1].level_triggered, 0);
+        assert_eq!(pic.banks[1].level_triggered, 0x1FF0_0000);
+        assert_eq!(pic.banks[0].level_triggered, 0);
     }
 
     #[test]
@@ -232,7 +278,7 @@ mod tests {
     fn byte_access_reaches_low_byte_of_mask() {
         let mut pic = HeathrowPic::new();
         pic.write(B0_MASK, 1, 0x80);
-        assert_eq!(pic.banks[0].mask, 0x80);
+        assert_eq!(pic.banks[1].mask, 0x80);
         assert_eq!(pic.read(B0_MASK, 1), 0x80);
     }
 }

@@ -12,6 +12,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
 
 /// Size of the NVRAM in bytes.
 pub const NVRAM_SIZE: usize = 0x2000;
@@ -160,6 +163,30 @@ impl Drop for Nvram {
     }
 }
 
+impl VmState for Nvram {
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<Nvram>> = LazyLock::new(|| {
+            Vmsd::builder("macio_nvram")
+                .version(1)
+                .minimum_version(1)
+                .vbuffer(
+                    "data",
+                    |_| NVRAM_SIZE,
+                    NVRAM_SIZE,
+                    |s: &Nvram| &s.data,
+                    |s| &mut s.data,
+                )
+                // The running machine's NVRAM now differs from the file's.
+                .post_load(|s, _| {
+                    s.dirty = true;
+                    Ok(())
+                })
+                .build()
+        });
+        &V
+    }
+}
+
 /// Sets a CHRP partition header's length (in 16-byte units, big-endian) and its
 /// checksum (one's-complement-style byte sum of the header, as CHRP defines it).
 fn finish_partition(header: &mut [u8], size: usize) {
@@ -227,6 +254,12 @@ mod tests {
         assert_eq!(&d[0x1000..0x1004], &[0x5A, 0x7D, 0x01, 0x00]);
         assert_eq!(&d[0x1004..0x1010], b"wwwwwwwwwww\0");
         assert_eq!(&d[0x1010..0x1018], &[0x1F, 0xD2, 0x00, 0x02, 0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn state_roundtrips() {
+        let mut nv = Nvram::new();
+        savevm::testing::assert_mutated_roundtrip(&mut nv, |n| n.write(0x40 << 4, 1, 0x99));
     }
 
     #[test]

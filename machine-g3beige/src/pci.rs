@@ -7,6 +7,10 @@
 //! order, which is exactly what the big-endian bus delivers; the CPU's `lwbrx` (as
 //! OpenBIOS and Linux use for Grackle) turns that back into the little-endian value.
 
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
+
 /// Vendor ID (16 bits).
 pub const PCI_VENDOR_ID: usize = 0x00;
 /// Device ID (16 bits).
@@ -250,6 +254,21 @@ impl PciConfig {
     }
 }
 
+impl VmState for PciConfig {
+    /// Like QEMU's "PCIDevice": the config image. The write masks and BAR sizes are
+    /// the function's shape, rebuilt at construction.
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<PciConfig>> = LazyLock::new(|| {
+            Vmsd::builder("PCIDevice")
+                .version(1)
+                .minimum_version(1)
+                .field("config", |s: &PciConfig| &s.bytes, |s| &mut s.bytes)
+                .build()
+        });
+        &V
+    }
+}
+
 /// Reads `size` bytes at byte `off` (0..4) of a little-endian 32-bit register, as the
 /// big-endian bus sees them: a 4-byte read returns the register byte-swapped, which
 /// the guest's `lwbrx` swaps back.
@@ -303,6 +322,13 @@ mod tests {
         PciConfig::new(0x1234, 0x1111, 0x030000, 2)
             .with_bar(0, 16 << 20, BarKind::MemoryPrefetch)
             .with_bar(2, 4096, BarKind::Memory)
+    }
+
+    #[test]
+    fn config_state_roundtrips() {
+        let mut c = vga_like();
+        c.write(0x10, 4, 0x8000_0000u32.swap_bytes());
+        savevm::testing::assert_roundtrip_into(&mut c, vga_like());
     }
 
     #[test]
