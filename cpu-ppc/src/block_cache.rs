@@ -1,0 +1,153 @@
+//! Translated blocks, keyed by the physical address of their first instruction.
+//!
+//! A block's micro-ops depend only on the instruction words, never on MSR: privilege,
+//! FP-available and translation are checked when an op runs, so no MSR bits need to
+//! be part of the key. Blocks never cross a 4 KB page, so invalidating a physical page
+//! drops exactly the blocks that read it.
+
+use std::collections::HashMap;
+
+use crate::decode::Insn;
+
+const FAST_SIZE: usize = 4096;
+/// More blocks than this and the cache starts over (like QEMU's full TB flush).
+const MAX_BLOCKS: usize = 1 << 16;
+const NO_SLOT: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub pa: u32,
+    pub insns: Vec<Insn>,
+}
+
+#[derive(Debug)]
+pub struct BlockCache {
+    slab: Vec<Block>,
+    free: Vec<u32>,
+    map: HashMap<u32, u32>,
+    /// Direct-mapped (pa, slot) front of `map`: the fast lookup for every block entry.
+    fast: Box<[(u32, u32)]>,
+    pages: HashMap<u32, Vec<u32>>,
+}
+
+impl Default for BlockCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlockCache {
+    pub fn new() -> BlockCache {
+        BlockCache {
+            slab: Vec::new(),
+            free: Vec::new(),
+            map: HashMap::new(),
+            fast: vec![(u32::MAX, NO_SLOT); FAST_SIZE].into_boxed_slice(),
+            pages: HashMap::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn fast_index(pa: u32) -> usize {
+        (pa >> 2) as usize & (FAST_SIZE - 1)
+    }
+
+    #[inline(always)]
+    pub fn lookup(&mut self, pa: u32) -> Option<u32> {
+        let f = self.fast[Self::fast_index(pa)];
+        if f.0 == pa && f.1 != NO_SLOT {
+            return Some(f.1);
+        }
+        let slot = *self.map.get(&pa)?;
+        self.fast[Self::fast_index(pa)] = (pa, slot);
+        Some(slot)
+    }
+
+    pub fn insert(&mut self, pa: u32, insns: Vec<Insn>) -> u32 {
+        if self.map.len() >= MAX_BLOCKS {
+            self.clear();
+        }
+        let block = Block { pa, insns };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = block;
+                s
+            }
+            None => {
+                self.slab.push(block);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.map.insert(pa, slot);
+        self.fast[Self::fast_index(pa)] = (pa, slot);
+        self.pages.entry(pa >> 12).or_default().push(slot);
+        slot
+    }
+
+    #[inline(always)]
+    pub fn block(&self, slot: u32) -> &Block {
+        &self.slab[slot as usize]
+    }
+
+    /// Drop every block translated from physical page `page`. The slab entries stay
+    /// readable until reused, so a block that invalidates itself finishes safely.
+    pub fn invalidate_page(&mut self, page: u32) {
+        let Some(slots) = self.pages.remove(&page) else {
+            return;
+        };
+        for slot in slots {
+            let pa = self.slab[slot as usize].pa;
+            if self.map.get(&pa) == Some(&slot) {
+                self.map.remove(&pa);
+                let f = &mut self.fast[Self::fast_index(pa)];
+                if f.1 == slot {
+                    *f = (u32::MAX, NO_SLOT);
+                }
+                self.free.push(slot);
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.slab.clear();
+        self.free.clear();
+        self.map.clear();
+        self.pages.clear();
+        self.fast.fill((u32::MAX, NO_SLOT));
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+
+    #[test]
+    fn invalidated_page_misses_and_other_pages_hit() {
+        let mut c = BlockCache::new();
+        c.insert(0x1000, vec![decode(0x6000_0000)]);
+        c.insert(0x2000, vec![decode(0x6000_0000)]);
+        c.invalidate_page(1);
+        assert_eq!(c.lookup(0x1000), None);
+        assert!(c.lookup(0x2000).is_some());
+    }
+
+    #[test]
+    fn freed_slot_is_reused_for_new_block() {
+        let mut c = BlockCache::new();
+        let a = c.insert(0x1000, vec![]);
+        c.invalidate_page(1);
+        let b = c.insert(0x3000, vec![]);
+        assert_eq!(a, b);
+        assert_eq!(c.block(b).pa, 0x3000);
+        assert_eq!(c.lookup(0x1000), None);
+    }
+}

@@ -1,0 +1,645 @@
+//! Instruction decoding: one 32-bit word into a pre-decoded [`Insn`] with its operands
+//! resolved (register numbers split out, immediates sign-extended, rotate masks built).
+//!
+//! Opcode numbers are from the PowerPC 750 user's manual, chapter 12; the set is what
+//! QEMU's `750` CPU model accepts (no `fsqrt`, no 64-bit or `tlbia`/`tlbld` forms).
+
+/// The micro-op set. One variant per operation; forms that differ only in how the
+/// effective address is built share a variant and use the [`Insn::f`] flag bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Op {
+    Illegal,
+    // integer immediate
+    Twi,
+    Mulli,
+    Subfic,
+    Cmpli,
+    Cmpi,
+    Addic,
+    AddicRc,
+    Addi,
+    Addis,
+    Ori,
+    Oris,
+    Xori,
+    Xoris,
+    AndiRc,
+    AndisRc,
+    // branches and system
+    B,
+    Bc,
+    Bclr,
+    Bcctr,
+    Sc,
+    Rfi,
+    Isync,
+    Mcrf,
+    Crand,
+    Crandc,
+    Creqv,
+    Crnand,
+    Crnor,
+    Cror,
+    Crorc,
+    Crxor,
+    // rotates
+    Rlwimi,
+    Rlwinm,
+    Rlwnm,
+    // XO-form arithmetic (f: RC, OE)
+    Add,
+    Addc,
+    Adde,
+    Addme,
+    Addze,
+    Subf,
+    Subfc,
+    Subfe,
+    Subfme,
+    Subfze,
+    Neg,
+    Mullw,
+    Mulhw,
+    Mulhwu,
+    Divw,
+    Divwu,
+    // X-form logical (d = rA destination, a = rS source)
+    And,
+    Andc,
+    Or,
+    Orc,
+    Xor,
+    Nand,
+    Nor,
+    Eqv,
+    Slw,
+    Srw,
+    Sraw,
+    Srawi,
+    Cntlzw,
+    Extsb,
+    Extsh,
+    Cmp,
+    Cmpl,
+    Tw,
+    // registers
+    Mfcr,
+    Mtcrf,
+    Mcrxr,
+    Mfmsr,
+    Mtmsr,
+    Mfspr,
+    Mtspr,
+    Mftb,
+    Mfsr,
+    Mfsrin,
+    Mtsr,
+    Mtsrin,
+    Tlbie,
+    Tlbsync,
+    Sync,
+    // cache
+    Dcbz,
+    /// `dcbf`/`dcbst`: translated as a load (may raise DSI), otherwise no effect.
+    Dcbst,
+    /// `dcbt`/`dcbtst`: hints, never fault.
+    DcbNop,
+    Dcbi,
+    Icbi,
+    // loads and stores (f: INDEXED, UPDATE)
+    Lwz,
+    Lbz,
+    Lhz,
+    Lha,
+    Stw,
+    Stb,
+    Sth,
+    Lwbrx,
+    Lhbrx,
+    Stwbrx,
+    Sthbrx,
+    Lwarx,
+    Stwcx,
+    Lmw,
+    Stmw,
+    Lswi,
+    Lswx,
+    Stswi,
+    Stswx,
+    Eciwx,
+    Ecowx,
+    // floating point
+    Lfs,
+    Lfd,
+    Stfs,
+    Stfd,
+    Stfiwx,
+    /// `imm` holds the `fpu::FpOp` index (see exec's table).
+    FpArith,
+    Fcmpu,
+    Fcmpo,
+    Fmr,
+    Fneg,
+    Fabs,
+    Fnabs,
+    Frsp,
+    Fctiw,
+    Fctiwz,
+    Mffs,
+    Mtfsf,
+    Mtfsfi,
+    Mtfsb0,
+    Mtfsb1,
+    Mcrfs,
+}
+
+/// Flag bits in [`Insn::f`].
+pub const F_RC: u8 = 1;
+pub const F_OE: u8 = 2;
+pub const F_INDEXED: u8 = 4;
+pub const F_UPDATE: u8 = 8;
+/// Branch: link (LR = next instruction).
+pub const F_LK: u8 = 1;
+/// Branch: absolute target.
+pub const F_AA: u8 = 2;
+
+/// A decoded instruction. Register fields hold the architectural operand in the
+/// position named below; which ones are meaningful depends on `op`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Insn {
+    pub op: Op,
+    /// rD/rS/frD/frS, BO for branches, crfD for compares.
+    pub d: u8,
+    /// rA/frA, BI for branches, crfS/crbA.
+    pub a: u8,
+    /// rB/frB, SH, NB, crbB.
+    pub b: u8,
+    /// frC or MB/ME for rotates, or flag bits (F_*).
+    pub c: u8,
+    pub f: u8,
+    /// Immediate: sign-extended SIMM, UIMM, branch displacement, rotate mask, SPR
+    /// number, CRM/FM field mask, or the raw word for `Illegal`.
+    pub imm: u32,
+}
+
+impl Insn {
+    fn new(op: Op, w: u32) -> Insn {
+        Insn {
+            op,
+            d: ((w >> 21) & 31) as u8,
+            a: ((w >> 16) & 31) as u8,
+            b: ((w >> 11) & 31) as u8,
+            c: ((w >> 6) & 31) as u8,
+            f: 0,
+            imm: 0,
+        }
+    }
+}
+
+/// The 32-bit rotate mask from MB to ME, wrapping when MB > ME.
+pub fn rot_mask(mb: u32, me: u32) -> u32 {
+    let m1 = u32::MAX >> mb;
+    let m2 = u32::MAX << (31 - me);
+    if mb <= me {
+        m1 & m2
+    } else {
+        m1 | m2
+    }
+}
+
+/// Whether this op ends a translation block: it changes control flow or the context
+/// later instructions are translated or executed under.
+pub fn ends_block(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Illegal
+            | Op::B
+            | Op::Bc
+            | Op::Bclr
+            | Op::Bcctr
+            | Op::Sc
+            | Op::Rfi
+            | Op::Isync
+            | Op::Mtmsr
+            | Op::Mtspr
+            | Op::Mtsr
+            | Op::Mtsrin
+            | Op::Tlbie
+            | Op::Tlbsync
+            | Op::Icbi
+            | Op::Mtfsf
+            | Op::Mtfsfi
+            | Op::Mtfsb0
+            | Op::Mtfsb1
+    )
+}
+
+/// Decode one instruction word. Never fails: unknown words and invalid forms become
+/// `Op::Illegal` (as QEMU raises them: load-with-update with rA = 0 or rA = rD, and
+/// store-with-update or FP update forms with rA = 0).
+pub fn decode(w: u32) -> Insn {
+    let i = decode_raw(w);
+    if i.f & F_UPDATE != 0 {
+        let int_load = matches!(i.op, Op::Lwz | Op::Lbz | Op::Lhz | Op::Lha);
+        if i.a == 0 || (int_load && i.a == i.d) {
+            return Insn {
+                imm: w,
+                ..Insn::new(Op::Illegal, w)
+            };
+        }
+    }
+    i
+}
+
+fn decode_raw(w: u32) -> Insn {
+    let primary = w >> 26;
+    let simm = w as u16 as i16 as i32 as u32;
+    let uimm = w & 0xFFFF;
+    let d_form = |op: Op, imm: u32| Insn {
+        imm,
+        ..Insn::new(op, w)
+    };
+    let mem = |op: Op, update: bool| Insn {
+        imm: simm,
+        f: if update { F_UPDATE } else { 0 },
+        ..Insn::new(op, w)
+    };
+    let illegal = Insn {
+        imm: w,
+        ..Insn::new(Op::Illegal, w)
+    };
+    match primary {
+        3 => d_form(Op::Twi, simm),
+        7 => d_form(Op::Mulli, simm),
+        8 => d_form(Op::Subfic, simm),
+        10 => d_form(Op::Cmpli, uimm),
+        11 => d_form(Op::Cmpi, simm),
+        12 => d_form(Op::Addic, simm),
+        13 => d_form(Op::AddicRc, simm),
+        14 => d_form(Op::Addi, simm),
+        15 => d_form(Op::Addis, uimm << 16),
+        16 => Insn {
+            imm: (w & 0xFFFC) as u16 as i16 as i32 as u32,
+            f: (w & 3) as u8,
+            ..Insn::new(Op::Bc, w)
+        },
+        17 if w & 2 != 0 => Insn::new(Op::Sc, w),
+        18 => Insn {
+            imm: (((w & 0x03FF_FFFC) << 6) as i32 >> 6) as u32,
+            f: (w & 3) as u8,
+            ..Insn::new(Op::B, w)
+        },
+        19 => decode_19(w).unwrap_or(illegal),
+        20 | 21 | 23 => {
+            let op = match primary {
+                20 => Op::Rlwimi,
+                21 => Op::Rlwinm,
+                _ => Op::Rlwnm,
+            };
+            let mut i = Insn::new(op, w);
+            i.imm = rot_mask((w >> 6) & 31, (w >> 1) & 31);
+            i.f = (w & 1) as u8;
+            i
+        }
+        24 => d_form(Op::Ori, uimm),
+        25 => d_form(Op::Oris, uimm << 16),
+        26 => d_form(Op::Xori, uimm),
+        27 => d_form(Op::Xoris, uimm << 16),
+        28 => d_form(Op::AndiRc, uimm),
+        29 => d_form(Op::AndisRc, uimm << 16),
+        31 => decode_31(w).unwrap_or(illegal),
+        32 => mem(Op::Lwz, false),
+        33 => mem(Op::Lwz, true),
+        34 => mem(Op::Lbz, false),
+        35 => mem(Op::Lbz, true),
+        36 => mem(Op::Stw, false),
+        37 => mem(Op::Stw, true),
+        38 => mem(Op::Stb, false),
+        39 => mem(Op::Stb, true),
+        40 => mem(Op::Lhz, false),
+        41 => mem(Op::Lhz, true),
+        42 => mem(Op::Lha, false),
+        43 => mem(Op::Lha, true),
+        44 => mem(Op::Sth, false),
+        45 => mem(Op::Sth, true),
+        46 => mem(Op::Lmw, false),
+        47 => mem(Op::Stmw, false),
+        48 => mem(Op::Lfs, false),
+        49 => mem(Op::Lfs, true),
+        50 => mem(Op::Lfd, false),
+        51 => mem(Op::Lfd, true),
+        52 => mem(Op::Stfs, false),
+        53 => mem(Op::Stfs, true),
+        54 => mem(Op::Stfd, false),
+        55 => mem(Op::Stfd, true),
+        59 => decode_fp_a(w, true).unwrap_or(illegal),
+        63 => decode_63(w).unwrap_or(illegal),
+        _ => illegal,
+    }
+}
+
+fn decode_19(w: u32) -> Option<Insn> {
+    let xo = (w >> 1) & 0x3FF;
+    let op = match xo {
+        0 => Op::Mcrf,
+        16 => Op::Bclr,
+        33 => Op::Crnor,
+        50 => Op::Rfi,
+        129 => Op::Crandc,
+        150 => Op::Isync,
+        193 => Op::Crxor,
+        225 => Op::Crnand,
+        257 => Op::Crand,
+        289 => Op::Creqv,
+        417 => Op::Crorc,
+        449 => Op::Cror,
+        528 => Op::Bcctr,
+        _ => return None,
+    };
+    let mut i = Insn::new(op, w);
+    if matches!(op, Op::Bclr | Op::Bcctr) {
+        i.f = (w & 1) as u8;
+    }
+    if op == Op::Mcrf {
+        i.d >>= 2;
+        i.a >>= 2;
+    }
+    Some(i)
+}
+
+fn decode_31(w: u32) -> Option<Insn> {
+    let xo = (w >> 1) & 0x3FF;
+    let rc = (w & 1) as u8;
+    // XO-form arithmetic: the OE bit is bit 0x200 of the extended opcode.
+    let arith = match xo & 0x1FF {
+        266 => Some(Op::Add),
+        10 => Some(Op::Addc),
+        138 => Some(Op::Adde),
+        234 => Some(Op::Addme),
+        202 => Some(Op::Addze),
+        40 => Some(Op::Subf),
+        8 => Some(Op::Subfc),
+        136 => Some(Op::Subfe),
+        232 => Some(Op::Subfme),
+        200 => Some(Op::Subfze),
+        104 => Some(Op::Neg),
+        235 => Some(Op::Mullw),
+        75 => Some(Op::Mulhw),
+        11 => Some(Op::Mulhwu),
+        491 => Some(Op::Divw),
+        459 => Some(Op::Divwu),
+        _ => None,
+    };
+    if let Some(op) = arith {
+        let mut i = Insn::new(op, w);
+        i.f = rc;
+        if xo & 0x200 != 0 && !matches!(op, Op::Mulhw | Op::Mulhwu) {
+            i.f |= F_OE;
+        }
+        return Some(i);
+    }
+    // X-form logical ops write rA from rS: swap into (d = rA, a = rS).
+    let logical = |op: Op| {
+        let mut i = Insn::new(op, w);
+        std::mem::swap(&mut i.d, &mut i.a);
+        i.f = rc;
+        i
+    };
+    let idx = |op: Op, update: bool| {
+        let mut i = Insn::new(op, w);
+        i.f = F_INDEXED | if update { F_UPDATE } else { 0 };
+        i
+    };
+    let plain = |op: Op| Insn::new(op, w);
+    let spr = ((w >> 16) & 31) | (((w >> 11) & 31) << 5);
+    Some(match xo {
+        0 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            ..plain(Op::Cmp)
+        },
+        32 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            ..plain(Op::Cmpl)
+        },
+        4 => plain(Op::Tw),
+        19 => plain(Op::Mfcr),
+        20 => plain(Op::Lwarx),
+        23 => idx(Op::Lwz, false),
+        55 => idx(Op::Lwz, true),
+        87 => idx(Op::Lbz, false),
+        119 => idx(Op::Lbz, true),
+        279 => idx(Op::Lhz, false),
+        311 => idx(Op::Lhz, true),
+        343 => idx(Op::Lha, false),
+        375 => idx(Op::Lha, true),
+        151 => idx(Op::Stw, false),
+        183 => idx(Op::Stw, true),
+        215 => idx(Op::Stb, false),
+        247 => idx(Op::Stb, true),
+        407 => idx(Op::Sth, false),
+        439 => idx(Op::Sth, true),
+        535 => idx(Op::Lfs, false),
+        567 => idx(Op::Lfs, true),
+        599 => idx(Op::Lfd, false),
+        631 => idx(Op::Lfd, true),
+        663 => idx(Op::Stfs, false),
+        695 => idx(Op::Stfs, true),
+        727 => idx(Op::Stfd, false),
+        759 => idx(Op::Stfd, true),
+        983 => idx(Op::Stfiwx, false),
+        534 => idx(Op::Lwbrx, false),
+        790 => idx(Op::Lhbrx, false),
+        662 => idx(Op::Stwbrx, false),
+        918 => idx(Op::Sthbrx, false),
+        150 => idx(Op::Stwcx, false),
+        533 => idx(Op::Lswx, false),
+        661 => idx(Op::Stswx, false),
+        597 => plain(Op::Lswi),
+        725 => plain(Op::Stswi),
+        310 => idx(Op::Eciwx, false),
+        438 => idx(Op::Ecowx, false),
+        24 => logical(Op::Slw),
+        26 => logical(Op::Cntlzw),
+        28 => logical(Op::And),
+        60 => logical(Op::Andc),
+        124 => logical(Op::Nor),
+        284 => logical(Op::Eqv),
+        316 => logical(Op::Xor),
+        412 => logical(Op::Orc),
+        444 => logical(Op::Or),
+        476 => logical(Op::Nand),
+        536 => logical(Op::Srw),
+        792 => logical(Op::Sraw),
+        824 => logical(Op::Srawi),
+        922 => logical(Op::Extsh),
+        954 => logical(Op::Extsb),
+        83 => plain(Op::Mfmsr),
+        146 => plain(Op::Mtmsr),
+        144 => Insn {
+            imm: (w >> 12) & 0xFF,
+            ..plain(Op::Mtcrf)
+        },
+        512 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            ..plain(Op::Mcrxr)
+        },
+        339 => Insn {
+            imm: spr,
+            ..plain(Op::Mfspr)
+        },
+        467 => Insn {
+            imm: spr,
+            ..plain(Op::Mtspr)
+        },
+        371 => Insn {
+            imm: spr,
+            ..plain(Op::Mftb)
+        },
+        595 => Insn {
+            a: ((w >> 16) & 15) as u8,
+            ..plain(Op::Mfsr)
+        },
+        659 => plain(Op::Mfsrin),
+        210 => Insn {
+            a: ((w >> 16) & 15) as u8,
+            ..plain(Op::Mtsr)
+        },
+        242 => plain(Op::Mtsrin),
+        306 => plain(Op::Tlbie),
+        566 => plain(Op::Tlbsync),
+        598 | 854 => plain(Op::Sync),
+        1014 => idx(Op::Dcbz, false),
+        54 | 86 => idx(Op::Dcbst, false),
+        246 | 278 => plain(Op::DcbNop),
+        470 => idx(Op::Dcbi, false),
+        982 => idx(Op::Icbi, false),
+        _ => return None,
+    })
+}
+
+/// A-form arithmetic shared by opcodes 59 (single) and 63 (double). The returned
+/// `imm` indexes exec's `FP_OPS` table: (double op, single op) pairs by A-form xo.
+fn decode_fp_a(w: u32, single: bool) -> Option<Insn> {
+    let xo = (w >> 1) & 31;
+    let ok = match xo {
+        18 | 20 | 21 | 25 | 28..=31 => true,
+        24 => single,       // fres
+        23 | 26 => !single, // fsel, frsqrte
+        _ => false,         // fsqrt/fsqrts are not on the 750
+    };
+    if !ok {
+        return None;
+    }
+    let mut i = Insn::new(Op::FpArith, w);
+    i.imm = xo | if single { 32 } else { 0 };
+    i.f = (w & 1) as u8;
+    Some(i)
+}
+
+fn decode_63(w: u32) -> Option<Insn> {
+    if (w >> 1) & 16 != 0 {
+        return decode_fp_a(w, false);
+    }
+    let xo = (w >> 1) & 0x3FF;
+    let rc = (w & 1) as u8;
+    let x = |op: Op| Insn {
+        f: rc,
+        ..Insn::new(op, w)
+    };
+    Some(match xo {
+        0 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            ..x(Op::Fcmpu)
+        },
+        32 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            ..x(Op::Fcmpo)
+        },
+        12 => x(Op::Frsp),
+        14 => x(Op::Fctiw),
+        15 => x(Op::Fctiwz),
+        40 => x(Op::Fneg),
+        72 => x(Op::Fmr),
+        136 => x(Op::Fnabs),
+        264 => x(Op::Fabs),
+        583 => x(Op::Mffs),
+        38 => x(Op::Mtfsb1),
+        70 => x(Op::Mtfsb0),
+        64 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            a: ((w >> 18) & 7) as u8,
+            ..x(Op::Mcrfs)
+        },
+        134 => Insn {
+            d: ((w >> 23) & 7) as u8,
+            imm: (w >> 12) & 15,
+            ..x(Op::Mtfsfi)
+        },
+        711 => Insn {
+            imm: (w >> 17) & 0xFF,
+            ..x(Op::Mtfsf)
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addi_sign_extends_immediate() {
+        let i = decode(0x3860_FFFF); // li r3,-1
+        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Addi, 3, 0, 0xFFFF_FFFF));
+    }
+
+    #[test]
+    fn addo_dot_sets_oe_and_rc() {
+        let i = decode(0x7C64_2E15); // addo. r3,r4,r5
+        assert_eq!((i.op, i.d, i.a, i.b, i.f), (Op::Add, 3, 4, 5, F_RC | F_OE));
+    }
+
+    #[test]
+    fn logical_ops_put_destination_in_d() {
+        let i = decode(0x7C83_2B78); // or r3,r4,r5 (mr-style: rA=3, rS=4)
+        assert_eq!((i.op, i.d, i.a, i.b), (Op::Or, 3, 4, 5));
+    }
+
+    #[test]
+    fn rlwinm_precomputes_mask() {
+        let i = decode(0x5463_063E); // rlwinm r3,r3,0,24,31
+        assert_eq!((i.op, i.imm), (Op::Rlwinm, 0xFF));
+        assert_eq!(rot_mask(30, 1), 0xC000_0003);
+    }
+
+    #[test]
+    fn branch_displacement_is_signed() {
+        let i = decode(0x4BFF_FFFC); // b .-4
+        assert_eq!((i.op, i.imm as i32, i.f), (Op::B, -4, 0));
+        let i = decode(0x4182_0008); // beq +8
+        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Bc, 12, 2, 8));
+    }
+
+    #[test]
+    fn mfspr_swaps_spr_halves() {
+        let i = decode(0x7C68_02A6); // mflr r3
+        assert_eq!((i.op, i.imm), (Op::Mfspr, 8));
+        let i = decode(0x7C70_FAA6); // mfspr r3,1008 (HID0)
+        assert_eq!(i.imm, 1008);
+    }
+
+    #[test]
+    fn fsqrt_and_unknown_words_are_illegal() {
+        assert_eq!(decode(0xFC20_102C).op, Op::Illegal); // fsqrt f1,f2
+        assert_eq!(decode(0x0000_0000).op, Op::Illegal);
+        assert_eq!(decode(0x7C00_07AC).op, Op::Icbi);
+    }
+
+    #[test]
+    fn load_update_with_ra_equal_rd_is_illegal() {
+        assert_eq!(decode(0x8463_0004).op, Op::Illegal); // lwzu r3,4(r3)
+        assert_eq!(decode(0x8464_0004).op, Op::Lwz); // lwzu r3,4(r4)
+        assert_eq!(decode(0x9460_0004).op, Op::Illegal); // stwu r3,4(0)
+    }
+}

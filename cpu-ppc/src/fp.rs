@@ -1,0 +1,146 @@
+//! Floating-point micro-ops: operand plumbing, CR1, FP-unavailable and the
+//! FP-enabled program exception. The arithmetic and FPSCR rules are [`crate::fpu`]'s.
+
+use crate::decode::{Insn, Op, F_RC};
+use crate::exceptions::{Exception, PROGRAM_FP};
+use crate::exec::Flow;
+use crate::fpu::{self, FpOp, Outcome};
+use crate::{msr, Cpu};
+
+const SIGN: u64 = 1 << 63;
+
+/// FPSCR bits that `mcrfs` clears when it copies their field (exception bits).
+const MCRFS_CLEARS: u32 = 0x9FF8_0700;
+
+/// `Insn::imm` of an `FpArith` op: A-form xo, plus 32 for opcode 59 (single).
+fn fp_op(imm: u32) -> Option<FpOp> {
+    use FpOp::*;
+    Some(match imm {
+        18 => Fdiv,
+        20 => Fsub,
+        21 => Fadd,
+        22 => Fsqrt,
+        23 => Fsel,
+        25 => Fmul,
+        26 => Frsqrte,
+        28 => Fmsub,
+        29 => Fmadd,
+        30 => Fnmsub,
+        31 => Fnmadd,
+        50 => Fdivs,
+        52 => Fsubs,
+        53 => Fadds,
+        54 => Fsqrts,
+        56 => Fres,
+        57 => Fmuls,
+        60 => Fmsubs,
+        61 => Fmadds,
+        62 => Fnmsubs,
+        63 => Fnmadds,
+        _ => return None,
+    })
+}
+
+impl Cpu {
+    fn fp_cr1(&mut self, i: &Insn) {
+        if i.f & F_RC != 0 {
+            self.cr = (self.cr & !0x0F00_0000) | ((self.fpscr >> 28) << 24);
+        }
+    }
+
+    /// Program exception (FP enabled) when an enabled FP exception occurred and
+    /// MSR[FE0|FE1] select a mode that takes it (user mode: always, like qemu-ppc).
+    fn fp_trap(&self, trap: bool) -> Result<(), Exception> {
+        let enabled = self.cfg.user_mode || self.msr & (msr::FE0 | msr::FE1) != 0;
+        if trap && enabled {
+            Err(Exception::Program { srr1: PROGRAM_FP })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn fp_write(&mut self, i: &Insn, out: Outcome) -> Result<Flow, Exception> {
+        if let Some(v) = out.value {
+            self.fpr[i.d as usize] = v;
+        }
+        self.fp_cr1(i);
+        self.fp_trap(out.trap)?;
+        Ok(Flow::Next)
+    }
+
+    pub(crate) fn step_fp(&mut self, i: &Insn, _ea: u32) -> Result<Flow, Exception> {
+        self.fp_available()?;
+        let (a, b, c) = (
+            self.fpr[i.a as usize],
+            self.fpr[i.b as usize],
+            self.fpr[i.c as usize],
+        );
+        match i.op {
+            Op::FpArith => {
+                let Some(op) = fp_op(i.imm) else {
+                    return Err(Exception::Program {
+                        srr1: crate::exceptions::PROGRAM_ILLEGAL,
+                    });
+                };
+                let out = fpu::arith_outcome(op, &mut self.fpscr, a, b, c);
+                self.fp_write(i, out)
+            }
+            Op::Fcmpu | Op::Fcmpo => {
+                let (field, trap) = fpu::compare_outcome(i.op == Op::Fcmpo, &mut self.fpscr, a, b);
+                let sh = 28 - 4 * i.d as u32;
+                self.cr = (self.cr & !(15 << sh)) | ((field as u32 & 15) << sh);
+                self.fp_trap(trap)?;
+                Ok(Flow::Next)
+            }
+            Op::Fmr | Op::Fneg | Op::Fabs | Op::Fnabs => {
+                self.fpr[i.d as usize] = match i.op {
+                    Op::Fmr => b,
+                    Op::Fneg => b ^ SIGN,
+                    Op::Fabs => b & !SIGN,
+                    _ => b | SIGN,
+                };
+                self.fp_cr1(i);
+                Ok(Flow::Next)
+            }
+            Op::Frsp => {
+                let out = fpu::frsp_outcome(&mut self.fpscr, b);
+                self.fp_write(i, out)
+            }
+            Op::Fctiw | Op::Fctiwz => {
+                let out = fpu::fctiw_outcome(&mut self.fpscr, b, i.op == Op::Fctiwz);
+                self.fp_write(i, out)
+            }
+            Op::Mffs => {
+                self.fpr[i.d as usize] = fpu::mffs(self.fpscr);
+                self.fp_cr1(i);
+                Ok(Flow::Next)
+            }
+            Op::Mcrfs => {
+                let sh = 28 - 4 * i.a as u32;
+                let field = (self.fpscr >> sh) & 15;
+                let csh = 28 - 4 * i.d as u32;
+                self.cr = (self.cr & !(15 << csh)) | (field << csh);
+                for bit in 0..4u32 {
+                    let arch_bit = 4 * i.a as u32 + bit;
+                    if MCRFS_CLEARS & (1 << (31 - arch_bit)) != 0 {
+                        fpu::mtfsb0(&mut self.fpscr, arch_bit as u8);
+                    }
+                }
+                Ok(Flow::Next)
+            }
+            Op::Mtfsf | Op::Mtfsfi | Op::Mtfsb0 | Op::Mtfsb1 => {
+                match i.op {
+                    Op::Mtfsf => fpu::mtfsf(&mut self.fpscr, i.imm as u8, b),
+                    Op::Mtfsfi => fpu::mtfsfi(&mut self.fpscr, i.d, i.imm as u8),
+                    Op::Mtfsb0 => fpu::mtfsb0(&mut self.fpscr, i.d),
+                    _ => fpu::mtfsb1(&mut self.fpscr, i.d),
+                }
+                self.fp_cr1(i);
+                let pending = fpu::enabled_exception_pending(self.fpscr);
+                self.fp_trap(pending && i.op != Op::Mtfsb0)?;
+                Ok(Flow::Jump(_ea.wrapping_add(4)))
+            }
+            _ => Ok(Flow::Next),
+        }
+    }
+}
