@@ -15,6 +15,10 @@
 //! Not wired on this board: CA1/CA2/CB1/CB2 (the CUDA clocks the shift
 //! register itself), PB7 output and T2 pulse counting. Their flags never set.
 
+use std::sync::LazyLock;
+
+use savevm::{VmState, Vmsd};
+
 /// VIA timer frequency in ticks per second, scaled by 2^24: 0xBF401675E5D / 2^24
 /// = 783 361.40 Hz. QEMU's `cuda_get_counter_value` uses the same constant.
 pub const VIA_TICKS_PER_SEC_Q24: u128 = 0xBF4_0167_5E5D;
@@ -341,7 +345,8 @@ impl Via {
     }
 
     fn t2_underflow(&self) -> u64 {
-        self.t2_load_tick + self.t2_load_count as u64 + 1
+        self.t2_load_tick
+            .saturating_add(self.t2_load_count as u64 + 1)
     }
 
     fn log_unwired_acr(&mut self, acr: u8) {
@@ -353,6 +358,64 @@ impl Via {
             self.logged |= LOG_PULSE_COUNT;
             tracing::warn!(target: "unimp", "via: T2 pulse counting on PB6 is not wired; T2 counts time");
         }
+    }
+}
+
+impl VmState for Via {
+    fn vmsd() -> &'static Vmsd<Self> {
+        static V: LazyLock<Vmsd<Via>> = LazyLock::new(|| {
+            Vmsd::<Via>::builder("mos6522")
+                .version(1)
+                .minimum_version(1)
+                .field("orb", |s| &s.orb, |s| &mut s.orb)
+                .field("ora", |s| &s.ora, |s| &mut s.ora)
+                .field("dirb", |s| &s.ddrb, |s| &mut s.ddrb)
+                .field("dira", |s| &s.ddra, |s| &mut s.ddra)
+                .field("ext_b", |s| &s.ext_b, |s| &mut s.ext_b)
+                .field("sr", |s| &s.sr, |s| &mut s.sr)
+                .field("acr", |s| &s.acr, |s| &mut s.acr)
+                .field("pcr", |s| &s.pcr, |s| &mut s.pcr)
+                .field("ifr", |s| &s.ifr, |s| &mut s.ifr)
+                .field("ier", |s| &s.ier, |s| &mut s.ier)
+                .field("t1_latch", |s| &s.t1_latch, |s| &mut s.t1_latch)
+                .field(
+                    "t1_next_underflow",
+                    |s| &s.t1_next_underflow,
+                    |s| &mut s.t1_next_underflow,
+                )
+                .field(
+                    "t1_last_underflow",
+                    |s| &s.t1_last_underflow,
+                    |s| &mut s.t1_last_underflow,
+                )
+                .field("t1_armed", |s| &s.t1_armed, |s| &mut s.t1_armed)
+                .field("t2_latch_lo", |s| &s.t2_latch_lo, |s| &mut s.t2_latch_lo)
+                .field("t2_load_tick", |s| &s.t2_load_tick, |s| &mut s.t2_load_tick)
+                .field(
+                    "t2_load_count",
+                    |s| &s.t2_load_count,
+                    |s| &mut s.t2_load_count,
+                )
+                .field("t2_armed", |s| &s.t2_armed, |s| &mut s.t2_armed)
+                .post_load(|s, _| {
+                    if s.ifr & INT_ANY_OR_SET != 0 || s.ier & INT_ANY_OR_SET != 0 {
+                        return Err(format!(
+                            "IFR {:#04x} / IER {:#04x}: bit 7 is not stored",
+                            s.ifr, s.ier
+                        ));
+                    }
+                    if s.t1_last_underflow != NO_TICK && s.t1_last_underflow >= s.t1_next_underflow
+                    {
+                        return Err(format!(
+                            "T1 last underflow {} is not before the next one {}",
+                            s.t1_last_underflow, s.t1_next_underflow
+                        ));
+                    }
+                    Ok(())
+                })
+                .build()
+        });
+        &V
     }
 }
 
@@ -578,5 +641,44 @@ mod tests {
 
         assert_eq!(via.read(REG_DDRB, 0), 0xff);
         assert_eq!(via.read(REG_B, 0), 0x28, "TREQ comes from the controller");
+    }
+
+    #[test]
+    fn via_state_roundtrips_mid_countdown() {
+        let mut via = Via::new(0x08);
+        savevm::testing::assert_roundtrip(&mut via);
+        savevm::testing::assert_mutated_roundtrip(&mut via, |v| {
+            v.write(REG_ACR, ACR_T1_CONTINUOUS | ACR_SR_OUT, 1_000);
+            v.write(REG_T1LL, 0x34, 1_000);
+            v.write(REG_T1CH, 0x12, 1_000);
+            v.write(REG_T2CL, 9, 1_000);
+            v.write(REG_T2CH, 0, 1_000);
+            v.write(REG_IER, INT_ANY_OR_SET | INT_SR, 1_000);
+            v.set_port_b_input(0xf7);
+        });
+    }
+
+    #[test]
+    fn loaded_via_counts_on_from_where_it_was_saved() {
+        let mut via = Via::new(0);
+        via.write(REG_T1LL, 0x00, 0);
+        via.write(REG_T1CH, 0x10, 0);
+        let bytes = savevm::save_bytes(&mut via);
+        let mut loaded = Via::new(0);
+
+        savevm::load_bytes(&mut loaded, &bytes).expect("loads");
+
+        let now = 1_000_000;
+        assert_eq!(loaded.read(REG_T1CH, now), via.read(REG_T1CH, now));
+        assert_eq!(loaded.read(REG_T1CL, now), via.read(REG_T1CL, now));
+    }
+
+    #[test]
+    fn via_load_rejects_bit7_in_ifr() {
+        let mut via = Via::new(0);
+        via.ifr = 0x84;
+        let bytes = savevm::save_bytes(&mut via);
+
+        assert!(savevm::load_bytes(&mut Via::new(0), &bytes).is_err());
     }
 }
