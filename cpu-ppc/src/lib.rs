@@ -15,6 +15,7 @@
 pub mod block_cache;
 pub mod bus;
 pub mod decode;
+pub mod disasm;
 pub mod exceptions;
 pub mod exec;
 mod fp;
@@ -23,6 +24,8 @@ pub mod mmu;
 pub mod ram;
 pub mod spr;
 pub mod timebase;
+#[cfg(test)]
+mod testutil;
 pub mod tlb;
 pub mod translate;
 

@@ -374,7 +374,7 @@ mod tests {
     /// out independently of `pp_rights`.
     fn expected(key: bool, pp: u32, access: Access) -> bool {
         let (read, write) = match (key, pp) {
-            (false, 0 | 1 | 2) => (true, true),
+            (false, 0..=2) => (true, true),
             (false, 3) => (true, false),
             (true, 0) => (false, false),
             (true, 1) => (true, false),

@@ -209,7 +209,7 @@ mod tests {
     fn kernel_bat() -> Bat {
         Bat {
             upper: 0xC000_0000 | (0x7FF << 2) | BATU_VS,
-            lower: 0x0000_0000 | 0x10 | 2,
+            lower: 0x10 | 2, // BRPN 0, M, read-write
         }
     }
 
