@@ -615,3 +615,135 @@ mod tests {
         assert_eq!(pte0_tag(0, 0x003F_F000), 0);
     }
 }
+
+/// Properties against a second, bit-by-bit formulation of the manual's figures
+/// (PEM 7.6.1.1 and 7.6.2), written with IBM bit numbers so it shares no code or
+/// shortcuts with the walker above.
+#[cfg(test)]
+mod manual_properties {
+    use super::*;
+    use crate::mmu::test_mem::FakeMem;
+    use proptest::prelude::*;
+
+    /// Bits `from..=to` (IBM numbering, 0 = most significant) of a `width`-bit value.
+    fn bits(value: u32, width: u32, from: u32, to: u32) -> u32 {
+        let len = to - from + 1;
+        (value >> (width - 1 - to)) & ((1u32 << len) - 1)
+    }
+
+    /// Hash function 1: VSID[5:23] XOR (0b000 || EA[4:19]), 19 bits.
+    fn manual_primary_hash(sr: u32, ea: u32) -> u32 {
+        let vsid = bits(sr, 32, 8, 31); // 24-bit VSID in SR[8:31]
+        bits(vsid, 24, 5, 23) ^ bits(ea, 32, 4, 19)
+    }
+
+    /// Hash function 2: the one's complement of hash 1, in 19 bits.
+    fn manual_secondary_hash(sr: u32, ea: u32) -> u32 {
+        !manual_primary_hash(sr, ea) & 0x7_FFFF
+    }
+
+    /// PTEG address: HTABORG[0:6] || (HTABORG[7:15] | (hash[0:8] & HTABMASK))
+    /// || hash[9:18] || 0b000000.
+    fn manual_pteg(sdr1: u32, hash: u32) -> u32 {
+        let htaborg = bits(sdr1, 32, 0, 15);
+        let htabmask = bits(sdr1, 32, 23, 31);
+        let high = bits(htaborg, 16, 0, 6);
+        let mid = bits(htaborg, 16, 7, 15) | (bits(hash, 19, 0, 8) & htabmask);
+        let low = bits(hash, 19, 9, 18);
+        (high << 25) | (mid << 16) | (low << 6)
+    }
+
+    /// PTE word 0: V || VSID || H || API, with API = EA[4:9].
+    fn manual_pte0(sr: u32, ea: u32, secondary: bool) -> u32 {
+        (1 << 31) | (bits(sr, 32, 8, 31) << 7) | (u32::from(secondary) << 6) | bits(ea, 32, 4, 9)
+    }
+
+    /// An SDR1 whose HTABORG has no ones under HTABMASK, as the manual requires.
+    fn aligned_sdr1() -> impl Strategy<Value = u32> {
+        (any::<u32>(), 0u32..=9).prop_map(|(raw, mask_bits)| {
+            let htabmask = (1u32 << mask_bits) - 1;
+            (raw & SDR1_HTABORG & !(htabmask << 16)) | htabmask
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn hashes_match_the_manual(sr in any::<u32>(), ea in any::<u32>()) {
+            let vsid = sr & SR_VSID;
+            prop_assert_eq!(primary_hash(vsid, ea), manual_primary_hash(sr, ea));
+            prop_assert_eq!(!primary_hash(vsid, ea) & 0x7_FFFF, manual_secondary_hash(sr, ea));
+        }
+
+        #[test]
+        fn pteg_addresses_match_the_manual(
+            sdr1 in aligned_sdr1(), sr in any::<u32>(), ea in any::<u32>()
+        ) {
+            let vsid = sr & SR_VSID;
+            let hash = primary_hash(vsid, ea);
+            prop_assert_eq!(pteg_address(sdr1, hash), manual_pteg(sdr1, manual_primary_hash(sr, ea)));
+            prop_assert_eq!(pteg_address(sdr1, !hash), manual_pteg(sdr1, manual_secondary_hash(sr, ea)));
+        }
+
+        #[test]
+        fn pte_at_manual_address_is_found_and_translated(
+            sdr1 in aligned_sdr1(),
+            vsid in 0u32..=SR_VSID,
+            ea in any::<u32>(),
+            rpn in any::<u32>(),
+            secondary in any::<bool>(),
+            slot in 0u32..8,
+        ) {
+            let sr = vsid; // T = 0, Ks = Kp = 0, N = 0
+            let hash = if secondary {
+                manual_secondary_hash(sr, ea)
+            } else {
+                manual_primary_hash(sr, ea)
+            };
+            let pte = manual_pteg(sdr1, hash).wrapping_add(slot * 8);
+            let mut mem = FakeMem::default();
+            mem.words.insert(pte, manual_pte0(sr, ea, secondary));
+            mem.words.insert(pte.wrapping_add(4), (rpn & 0xFFFF_F000) | 2);
+
+            let t = translate_segment(sr, sdr1, ea, Access::Store, false, &mut mem);
+
+            // The two groups always differ: the hashes differ in the ten low bits
+            // that index even the smallest table.
+            let t = t.expect("PTE at the manual's address must be found");
+            prop_assert_eq!(t.pa, (rpn & 0xFFFF_F000) | (ea & 0xFFF));
+            prop_assert_eq!(mem.words[&pte.wrapping_add(4)] & (PTE1_R | PTE1_C), PTE1_R | PTE1_C);
+        }
+
+        #[test]
+        fn walk_never_panics_on_arbitrary_tables(
+            sr in any::<u32>(),
+            sdr1 in any::<u32>(),
+            ea in any::<u32>(),
+            pr in any::<bool>(),
+            seed in any::<u32>(),
+            access in prop_oneof![Just(Access::Fetch), Just(Access::Load), Just(Access::Store)],
+        ) {
+            // Fill both candidate groups with noise, half of it valid-looking.
+            let mut mem = FakeMem::default();
+            let hash = primary_hash(sr & SR_VSID, ea);
+            for group in [pteg_address(sdr1, hash), pteg_address(sdr1, !hash)] {
+                for i in 0..16u32 {
+                    let noise = seed.rotate_left(i).wrapping_mul(0x9E37_79B9) ^ i;
+                    let word = if i % 2 == 0 && noise & 1 == 0 {
+                        PTE0_V | pte0_tag(sr & SR_VSID, ea) | (noise & PTE0_H)
+                    } else {
+                        noise
+                    };
+                    mem.words.insert(group.wrapping_add(i * 4), word);
+                }
+            }
+
+            let result = translate_segment(sr, sdr1, ea, access, pr, &mut mem);
+
+            if let Ok(t) = result {
+                prop_assert_eq!(t.pa & 0xFFF, ea & 0xFFF);
+                prop_assert!(access != Access::Store || t.writable);
+            }
+            prop_assert!(mem.writes.len() <= 1);
+        }
+    }
+}
