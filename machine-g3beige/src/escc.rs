@@ -456,7 +456,7 @@ impl Escc {
     fn decode(offset: u32) -> Option<(usize, bool)> {
         if offset >= VIEW_SPACING16 {
             let o = offset - VIEW_SPACING16;
-            (o < 0x40).then(|| (((o >> 5) & 1) as usize, (o >> 4) & 1 == 1))
+            (o < 0x40).then_some((((o >> 5) & 1) as usize, (o >> 4) & 1 == 1))
         } else {
             // Legacy view: QEMU aliases only these four 2-byte registers.
             match offset >> 1 {

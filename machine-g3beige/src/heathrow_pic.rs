@@ -84,8 +84,14 @@ impl HeathrowPic {
         self.banks[1].level_triggered = LOW_BANK_LEVEL_TRIGGERED;
     }
 
-    /// Drives input line `line` (0..64) to `level`. A rising level latches an event
-    /// on an edge-triggered line; level-triggered lines only follow LEVELS.
+    /// Drives input line `line` (0..64) to `level`. On an edge-triggered line every
+    /// call with `level` true latches an event, even if the line was already high:
+    /// that is QEMU's `heathrow_pic_set_irq`, and QEMU's ESCC depends on it (a Tx
+    /// interrupt re-raised while still pending must interrupt again). So the board
+    /// should call this for a source's lines when that source is re-evaluated (after an
+    /// access to its chip or its timer), as QEMU's devices call `qemu_set_irq`, rather
+    /// than for every line after every access. Level-triggered lines only follow
+    /// LEVELS.
     pub fn set_line(&mut self, line: u32, level: bool) {
         if line >= NUM_LINES {
             return;
@@ -236,6 +242,17 @@ mod tests {
 
         pic.set_line(0x15, false);
         assert!(!pic.output());
+    }
+
+    #[test]
+    fn raising_an_edge_line_again_relatches_like_qemu() {
+        let mut pic = HeathrowPic::new();
+        pic.write(B0_MASK, 4, le(1 << 0x0F));
+        pic.set_line(0x0F, true);
+        pic.write(B0_CLEAR, 4, le(1 << 0x0F));
+        assert!(!pic.output(), "acked while the source is still high");
+        pic.set_line(0x0F, true);
+        assert!(pic.output(), "re-raising latches a new event");
     }
 
     #[test]

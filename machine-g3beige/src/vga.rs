@@ -482,10 +482,8 @@ impl Vga {
     pub fn dispi_write(&mut self, index: u16, val: u16) {
         let i = usize::from(index);
         match i {
-            VBE_DISPI_INDEX_ID => {
-                if (VBE_DISPI_ID0..=VBE_DISPI_ID5).contains(&val) {
-                    self.vbe_regs[i] = val;
-                }
+            VBE_DISPI_INDEX_ID if (VBE_DISPI_ID0..=VBE_DISPI_ID5).contains(&val) => {
+                self.vbe_regs[i] = val;
             }
             VBE_DISPI_INDEX_XRES
             | VBE_DISPI_INDEX_YRES
