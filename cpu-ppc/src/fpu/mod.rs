@@ -13,7 +13,7 @@
 
 pub mod soft;
 
-use soft::{Prec, Rounding};
+use soft::{Mode, Prec, Rounding};
 
 /// FPSCR bits as 32-bit masks (architecture bit n is `1 << (31 - n)`).
 pub mod fpscr {
@@ -207,6 +207,14 @@ fn rounding(fpscr: u32) -> Rounding {
     Rounding::from_rn(fpscr & RN)
 }
 
+fn mode(fpscr: u32) -> Mode {
+    Mode {
+        rm: rounding(fpscr),
+        rebias_underflow: fpscr & UE != 0,
+        rebias_overflow: fpscr & OE != 0,
+    }
+}
+
 /// Invalid-operation causes of an arithmetic op, in the order QEMU records them.
 fn invalid_causes(op: FpOp, a: u64, b: u64, c: u64) -> ([u32; 3], usize) {
     use soft::{classify, is_snan, Class};
@@ -263,21 +271,23 @@ fn invalid_causes(op: FpOp, a: u64, b: u64, c: u64) -> ([u32; 3], usize) {
         | FpOp::Fnmadds
         | FpOp::Fnmsub
         | FpOp::Fnmsubs => {
-            if is_snan(a) || is_snan(b) || is_snan(c) {
-                push(VXSNAN);
-            }
-            if (inf(a) && zero(c)) || (zero(a) && inf(c)) {
-                push(VXIMZ);
-            }
+            // softfloat reports one cause: inf*0 first, then inf-inf, then SNaN.
             let negate_b = matches!(
                 op,
                 FpOp::Fmsub | FpOp::Fmsubs | FpOp::Fnmsub | FpOp::Fnmsubs
             );
-            if (inf(a) || inf(c)) && inf(b) {
-                let product = soft::sign(a) ^ soft::sign(c);
-                if product != (soft::sign(b) ^ negate_b) {
-                    push(VXISI);
-                }
+            let any_nan = soft::is_nan(a) || soft::is_nan(b) || soft::is_nan(c);
+            let product_sign = soft::sign(a) ^ soft::sign(c);
+            if (inf(a) && zero(c)) || (zero(a) && inf(c)) {
+                push(VXIMZ);
+            } else if !any_nan
+                && (inf(a) || inf(c))
+                && inf(b)
+                && product_sign != (soft::sign(b) ^ negate_b)
+            {
+                push(VXISI);
+            } else if is_snan(a) || is_snan(b) || is_snan(c) {
+                push(VXSNAN);
             }
         }
     }
@@ -295,7 +305,7 @@ pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outco
             trap: false,
         };
     }
-    let rm = rounding(*fpscr);
+    let rm = mode(*fpscr);
     let mut flags = 0u8;
     let f = &mut flags;
     let (d, s) = (Prec::Double, Prec::Single);
@@ -324,6 +334,19 @@ pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outco
         Fnmsub => soft::fma(a, c, b, true, true, d, rm, f),
         Fnmsubs => soft::fma(a, c, b, true, true, s, rm, f),
         Fsel => unreachable!("handled above"),
+    };
+    let single = matches!(
+        op,
+        Fadds | Fsubs | Fmuls | Fdivs | Fsqrts | Fres | Fmadds | Fmsubs | Fnmadds | Fnmsubs
+    );
+    let value = if single && soft::is_nan(value) {
+        // The result went through a float32 NaN: only 22 payload bits survive.
+        value & !((1 << 29) - 1)
+    } else if op == Fres && flags & soft::DIVBYZERO != 0 {
+        // QEMU's reciprocal "estimate" of zero is 1/2 with the sign of frB.
+        0x3fe0_0000_0000_0000 | (b & (1 << 63))
+    } else {
+        value
     };
     finish_arith(op, fpscr, flags, value, a, b, c)
 }
@@ -419,20 +442,19 @@ pub fn fctiw_outcome(fpscr: &mut u32, b: u64, toward_zero: bool) -> Outcome {
     let mut flags = 0u8;
     let mut value = soft::to_i32(b, rm, &mut flags) as i64 as u64;
     if flags & soft::INVALID != 0 {
-        if invalid(fpscr, VXCVI, true, true) {
+        if soft::is_nan(b) {
+            value = 0x8000_0000;
+        }
+        let cause = if soft::is_snan(b) {
+            VXCVI | VXSNAN
+        } else {
+            VXCVI
+        };
+        if invalid(fpscr, cause, true, true) {
             return Outcome {
                 value: None,
                 trap: true,
             };
-        }
-        if soft::is_nan(b) {
-            value = 0x8000_0000;
-            if soft::is_snan(b) && invalid(fpscr, VXSNAN, false, false) {
-                return Outcome {
-                    value: None,
-                    trap: true,
-                };
-            }
         }
     }
     let trap = if flags != 0 {
@@ -454,7 +476,7 @@ pub fn fctiw(fpscr: &mut u32, b: u64, toward_zero: bool) -> Option<u64> {
 /// frsp with the trap indication.
 pub fn frsp_outcome(fpscr: &mut u32, b: u64) -> Outcome {
     let mut flags = 0u8;
-    let value = soft::to_single(b, rounding(*fpscr), &mut flags);
+    let value = soft::to_single(b, mode(*fpscr), &mut flags);
     if flags & soft::INVALID != 0 && invalid(fpscr, VXSNAN, false, false) {
         return Outcome {
             value: None,
@@ -542,45 +564,18 @@ pub fn mtfsfi(fpscr: &mut u32, field: u8, imm: u8) {
     store(fpscr, ((imm as u32) & 0xf) << sh, 0xf << sh);
 }
 
-/// mtfsb0: clears architecture bit `bit` (0 = FX); FEX and VX cannot be cleared.
+/// mtfsb0: clears architecture bit `bit` (0 = FX); FEX and VX are recomputed
+/// from the other bits, as for mtfsf.
 pub fn mtfsb0(fpscr: &mut u32, bit: u8) {
     let m = 1u32 << (31 - (bit as u32 & 31));
-    if m == FEX || m == VX {
-        return;
-    }
-    let was = *fpscr & m != 0;
-    *fpscr &= !m;
-    if !was {
-        return;
-    }
-    if m & VX_CAUSES != 0 && *fpscr & VX_CAUSES == 0 {
-        *fpscr &= !VX;
-    }
-    if m & (OX | UX | ZX | XX | ENABLES) != 0 && !enabled_exception_pending(*fpscr) {
-        *fpscr &= !FEX;
-    }
+    store(fpscr, *fpscr & !m, !0);
 }
 
-/// mtfsb1: sets architecture bit `bit`; FEX and VX cannot be set directly.
+/// mtfsb1: sets architecture bit `bit`. Like mtfsf it cannot set FEX, VX or the
+/// reserved bit directly, and (as in qemu-ppc 7.2) it does not set FX.
 pub fn mtfsb1(fpscr: &mut u32, bit: u8) {
     let m = 1u32 << (31 - (bit as u32 & 31));
-    if m == FEX || m == VX {
-        return;
-    }
-    let was = *fpscr & m != 0;
-    *fpscr |= m;
-    if was {
-        return;
-    }
-    if m & (OX | UX | ZX | XX) != 0 {
-        *fpscr |= FX;
-    }
-    if m & VX_CAUSES != 0 {
-        *fpscr |= VX | FX;
-    }
-    if enabled_exception_pending(*fpscr) {
-        *fpscr |= FEX;
-    }
+    store(fpscr, *fpscr | m, !0);
 }
 
 /// True when an exception bit and its enable are both set: after mtfsf,

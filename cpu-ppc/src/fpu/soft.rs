@@ -45,6 +45,25 @@ impl Rounding {
     }
 }
 
+/// Rounding direction plus the FPSCR[UE]/FPSCR[OE] rebias behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    pub rm: Rounding,
+    pub rebias_underflow: bool,
+    pub rebias_overflow: bool,
+}
+
+impl Mode {
+    /// Plain IEEE rounding in direction `rm`.
+    pub fn new(rm: Rounding) -> Mode {
+        Mode {
+            rm,
+            rebias_underflow: false,
+            rebias_overflow: false,
+        }
+    }
+}
+
 /// The precision a result is rounded to; both are held in a binary64 register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prec {
@@ -117,19 +136,23 @@ fn pick_nan2(a: u64, b: u64, flags: &mut u8) -> u64 {
 /// Rounds `sign * (m + s) * 2^e` once, where `0 < s < 1` when `sticky` is set.
 ///
 /// Callers that pass `sticky` give `m` at least 64 significant bits, so the sticky
-/// fraction always lies below the rounding bit.
+/// fraction always lies below the rounding bit. With `rebias_underflow` (FPSCR[UE])
+/// a tiny result is not denormalised: it is rounded to full precision and its
+/// exponent raised by 1536 (192 for single), with UX even when exact; with
+/// `rebias_overflow` (FPSCR[OE]) an overflowing result has its exponent lowered by
+/// the same amount instead of becoming infinity. Both as QEMU's softfloat does.
 pub fn round_pack(
     sign: bool,
     m: u128,
     e: i32,
     sticky: bool,
     prec: Prec,
-    rm: Rounding,
+    rm: Mode,
     flags: &mut u8,
 ) -> u64 {
-    let (p, emin, emax) = match prec {
-        Prec::Double => (53, -1022, 1023),
-        Prec::Single => (24, -126, 127),
+    let (p, emin, emax, rebias) = match prec {
+        Prec::Double => (53, -1022, 1023, 1536),
+        Prec::Single => (24, -126, 127, 192),
     };
     if m == 0 {
         // Only a sticky remainder: far below the smallest subnormal.
@@ -138,7 +161,12 @@ pub fn round_pack(
     let msb = 127 - m.leading_zeros() as i32;
     let lead = msb + e;
     let tiny = lead < emin;
-    let lsb = if tiny { emin - p + 1 } else { lead - p + 1 };
+    let scaled = tiny && rm.rebias_underflow;
+    let lsb = if tiny && !scaled {
+        emin - p + 1
+    } else {
+        lead - p + 1
+    };
     let shift = lsb - e;
     let (mut q, half, rest) = if shift <= 0 {
         (m << (-shift) as u32, false, sticky)
@@ -152,7 +180,7 @@ pub fn round_pack(
         (m >> shift, rem & h != 0, rem & (h - 1) != 0 || sticky)
     };
     let inexact = half || rest;
-    let up = match rm {
+    let up = match rm.rm {
         Rounding::Nearest => half && (rest || q & 1 != 0),
         Rounding::Zero => false,
         Rounding::Up => inexact && !sign,
@@ -161,9 +189,12 @@ pub fn round_pack(
     if up {
         q += 1;
     }
+    if inexact {
+        *flags |= INEXACT;
+    }
     // Exponent of the leading bit of q after rounding.
     let mut lead_out = lead;
-    if !tiny {
+    if !tiny || scaled {
         if q >> p != 0 {
             q >>= 1;
             lead_out += 1;
@@ -171,15 +202,19 @@ pub fn round_pack(
     } else {
         lead_out = if q >> (p - 1) != 0 { emin } else { emin - 1 };
     }
-    if lead_out > emax {
-        *flags |= OVERFLOW | INEXACT;
-        return overflow_result(sign, prec, rm);
-    }
-    if inexact {
-        *flags |= INEXACT;
-        if tiny {
-            *flags |= UNDERFLOW;
+    if scaled {
+        *flags |= UNDERFLOW;
+        lead_out += rebias;
+    } else if lead_out > emax {
+        *flags |= OVERFLOW;
+        if rm.rebias_overflow {
+            lead_out -= rebias;
+        } else {
+            *flags |= INEXACT;
+            return overflow_result(sign, prec, rm.rm);
         }
+    } else if tiny && inexact {
+        *flags |= UNDERFLOW;
     }
     let q = q as u64;
     let s = (sign as u64) << 63;
@@ -191,29 +226,31 @@ pub fn round_pack(
             if lead_out < emin {
                 s | q
             } else {
-                s | (((lead_out + 1023) as u64) << 52) | (q & FRAC)
+                // A rebiased exponent can leave the range; keep its low 11 bits
+                // as softfloat's packing does.
+                s | ((((lead_out + 1023) as u64) & 0x7ff) << 52) | (q & FRAC)
             }
         }
         Prec::Single => {
             // Any single-precision value is a normal double.
             let k = 63 - q.leading_zeros() as i32;
-            let lsb_out = if lead_out < emin {
+            let lsb_out = if lead_out < emin && !scaled && !rm.rebias_overflow {
                 emin - p + 1
             } else {
                 lead_out - p + 1
             };
             let exp = lsb_out + k;
-            s | (((exp + 1023) as u64) << 52) | ((q << (52 - k)) & FRAC)
+            s | ((((exp + 1023) as u64) & 0x7ff) << 52) | ((q << (52 - k)) & FRAC)
         }
     }
 }
 
-fn round_tiny(sign: bool, sticky: bool, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
+fn round_tiny(sign: bool, sticky: bool, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
     if !sticky {
         return zero(sign);
     }
     *flags |= INEXACT | UNDERFLOW;
-    let up = match rm {
+    let up = match rm.rm {
         Rounding::Up => !sign,
         Rounding::Down => sign,
         _ => false,
@@ -252,7 +289,7 @@ fn add_finite(
     sb: bool,
     (mb, eb): (u64, i32),
     prec: Prec,
-    rm: Rounding,
+    rm: Mode,
     flags: &mut u8,
 ) -> u64 {
     add_wide(sa, ma as u128, ea, sb, mb as u128, eb, prec, rm, flags)
@@ -268,7 +305,7 @@ fn add_wide(
     mb: u128,
     eb: i32,
     prec: Prec,
-    rm: Rounding,
+    rm: Mode,
     flags: &mut u8,
 ) -> u64 {
     // Order by the position of the leading bit.
@@ -298,7 +335,7 @@ fn add_wide(
     // big > small + sticky, since big leads by at least one bit position or the
     // small operand was not shifted out.
     if big == small && !sticky {
-        return zero(rm == Rounding::Down);
+        return zero(rm.rm == Rounding::Down);
     }
     if big > small {
         let (m, st) = if sticky {
@@ -314,7 +351,7 @@ fn add_wide(
 }
 
 /// frA + frB (or frA - frB with `negate_b`).
-pub fn add(a: u64, b: u64, negate_b: bool, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
+pub fn add(a: u64, b: u64, negate_b: bool, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
     let sa = sign(a);
     let sb = sign(b) ^ negate_b;
     match (classify(a), classify(b)) {
@@ -333,7 +370,7 @@ pub fn add(a: u64, b: u64, negate_b: bool, prec: Prec, rm: Rounding, flags: &mut
             if sa == sb {
                 zero(sa)
             } else {
-                zero(rm == Rounding::Down)
+                zero(rm.rm == Rounding::Down)
             }
         }
         (Class::Zero, Class::Finite { m, e }) => {
@@ -348,7 +385,7 @@ pub fn add(a: u64, b: u64, negate_b: bool, prec: Prec, rm: Rounding, flags: &mut
     }
 }
 
-pub fn mul(a: u64, b: u64, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
+pub fn mul(a: u64, b: u64, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
     let s = sign(a) ^ sign(b);
     match (classify(a), classify(b)) {
         (Class::QNan | Class::SNan, _) | (_, Class::QNan | Class::SNan) => pick_nan2(a, b, flags),
@@ -364,7 +401,7 @@ pub fn mul(a: u64, b: u64, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
     }
 }
 
-pub fn div(a: u64, b: u64, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
+pub fn div(a: u64, b: u64, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
     let s = sign(a) ^ sign(b);
     match (classify(a), classify(b)) {
         (Class::QNan | Class::SNan, _) | (_, Class::QNan | Class::SNan) => pick_nan2(a, b, flags),
@@ -410,7 +447,7 @@ fn isqrt(n: u128) -> (u128, u128) {
     (root, rem)
 }
 
-pub fn sqrt(a: u64, prec: Prec, rm: Rounding, flags: &mut u8) -> u64 {
+pub fn sqrt(a: u64, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
     match classify(a) {
         Class::QNan | Class::SNan => pick_nan2(a, a, flags),
         Class::Zero => a,
@@ -441,7 +478,7 @@ pub fn fma(
     negate_b: bool,
     negate_result: bool,
     prec: Prec,
-    rm: Rounding,
+    rm: Mode,
     flags: &mut u8,
 ) -> u64 {
     let (ca, cb, cc) = (classify(a), classify(b), classify(c));
@@ -489,7 +526,11 @@ pub fn fma(
                     round_pack(bs ^ negate_result, m as u128, e, false, prec, rm, flags)
                 }
                 _ => {
-                    let s = if ps == bs { ps } else { rm == Rounding::Down };
+                    let s = if ps == bs {
+                        ps
+                    } else {
+                        rm.rm == Rounding::Down
+                    };
                     zero(s ^ negate_result)
                 }
             };
@@ -512,7 +553,7 @@ pub fn fma(
             );
             // An exact cancellation is +0 (-0 rounding down), then the negation.
             if r & !SIGN == 0 && *flags & INEXACT == 0 {
-                return zero((rm == Rounding::Down) ^ negate_result);
+                return zero((rm.rm == Rounding::Down) ^ negate_result);
             }
             r
         }
@@ -520,8 +561,10 @@ pub fn fma(
     }
 }
 
-/// float64 to float32 and back: frsp's rounding, keeping NaN payloads' top bits.
-pub fn to_single(a: u64, rm: Rounding, flags: &mut u8) -> u64 {
+/// frsp: float64 to float32 and back, as QEMU does it. The float32 step keeps
+/// only 22 NaN payload bits and, when a rebias applies, wraps the exponent in
+/// float32's 8-bit field before widening again.
+pub fn to_single(a: u64, rm: Mode, flags: &mut u8) -> u64 {
     match classify(a) {
         Class::QNan | Class::SNan => {
             if is_snan(a) {
@@ -530,7 +573,50 @@ pub fn to_single(a: u64, rm: Rounding, flags: &mut u8) -> u64 {
             quiet(a) & !((1 << 29) - 1)
         }
         Class::Zero | Class::Inf => a,
-        Class::Finite { m, e } => round_pack(sign(a), m as u128, e, false, Prec::Single, rm, flags),
+        Class::Finite { m, e } => {
+            let wide = round_pack(sign(a), m as u128, e, false, Prec::Single, rm, flags);
+            if !rm.rebias_underflow && !rm.rebias_overflow {
+                return wide;
+            }
+            // Repack through a float32 bit pattern with the exponent wrapped.
+            let exp64 = ((wide >> 52) & 0x7ff) as i32;
+            let true_exp = if *flags & (UNDERFLOW | OVERFLOW) != 0 {
+                // round_pack wrapped to 11 bits; recover from the unwrapped value.
+                let lead = 127 - (m as u128).leading_zeros() as i32 + e;
+                let adj = if *flags & UNDERFLOW != 0 { 192 } else { -192 };
+                let guess = lead + adj + 1023;
+                // The rounded exponent is the guess or one above it, congruent mod 2048.
+                if (guess & 0x7ff) == exp64 {
+                    guess
+                } else {
+                    guess + 1
+                }
+            } else {
+                exp64
+            };
+            let exp32 = ((true_exp - 1023 + 127) & 0xff) as u32;
+            let f32bits =
+                ((sign(a) as u32) << 31) | (exp32 << 23) | ((wide >> 29) as u32 & 0x7f_ffff);
+            widen_single(f32bits)
+        }
+    }
+}
+
+/// float32_to_float64: exact, NaNs quieted.
+fn widen_single(w: u32) -> u64 {
+    let s = ((w >> 31) as u64) << 63;
+    let exp = (w >> 23) & 0xff;
+    let frac = (w & 0x7f_ffff) as u64;
+    match exp {
+        0xff if frac == 0 => s | EXP,
+        0xff => s | EXP | QUIET | (frac << 29),
+        0 if frac == 0 => s,
+        0 => {
+            let k = 63 - frac.leading_zeros() as i32; // leading bit position
+            let e = -149 + k; // value = frac * 2^-149
+            s | (((e + 1023) as u64) << 52) | ((frac << (52 - k)) & FRAC)
+        }
+        _ => s | (((exp as i32 - 127 + 1023) as u64) << 52) | (frac << 29),
     }
 }
 
