@@ -572,9 +572,13 @@ pub fn mtfsb0(fpscr: &mut u32, bit: u8) {
 }
 
 /// mtfsb1: sets architecture bit `bit`. Like mtfsf it cannot set FEX, VX or the
-/// reserved bit directly, and (as in qemu-ppc 7.2) it does not set FX.
+/// reserved bit directly; as in qemu-ppc 7.2 it does not set FX, and NI (the
+/// non-IEEE mode the emulation does not implement) cannot be set.
 pub fn mtfsb1(fpscr: &mut u32, bit: u8) {
     let m = 1u32 << (31 - (bit as u32 & 31));
+    if m == NI {
+        return;
+    }
     store(fpscr, *fpscr | m, !0);
 }
 

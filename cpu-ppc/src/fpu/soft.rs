@@ -68,7 +68,10 @@ impl Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prec {
     Double,
+    /// Single precision range and precision, held as a double (QEMU's float64r32).
     Single,
+    /// A real float32 step, widened again: frsp's exponent wraps in 8 bits.
+    Float32,
 }
 
 /// An operand taken apart.
@@ -152,7 +155,7 @@ pub fn round_pack(
 ) -> u64 {
     let (p, emin, emax, rebias) = match prec {
         Prec::Double => (53, -1022, 1023, 1536),
-        Prec::Single => (24, -126, 127, 192),
+        Prec::Single | Prec::Float32 => (24, -126, 127, 192),
     };
     if m == 0 {
         // Only a sticky remainder: far below the smallest subnormal.
@@ -234,13 +237,22 @@ pub fn round_pack(
         Prec::Single => {
             // Any single-precision value is a normal double.
             let k = 63 - q.leading_zeros() as i32;
-            let lsb_out = if lead_out < emin && !scaled && !rm.rebias_overflow {
+            let lsb_out = if lead_out < emin && !scaled {
                 emin - p + 1
             } else {
                 lead_out - p + 1
             };
             let exp = lsb_out + k;
             s | ((((exp + 1023) as u64) & 0x7ff) << 52) | ((q << (52 - k)) & FRAC)
+        }
+        Prec::Float32 => {
+            let s32 = (sign as u32) << 31;
+            let w = if lead_out < emin && !scaled {
+                s32 | q as u32
+            } else {
+                s32 | ((((lead_out + 127) as u32) & 0xff) << 23) | (q as u32 & 0x7f_ffff)
+            };
+            widen_single(w)
         }
     }
 }
@@ -261,7 +273,7 @@ fn round_tiny(sign: bool, sticky: bool, prec: Prec, rm: Mode, flags: &mut u8) ->
     let s = (sign as u64) << 63;
     match prec {
         Prec::Double => s | 1,
-        Prec::Single => s | ((1023 - 149) << 52),
+        Prec::Single | Prec::Float32 => s | ((1023 - 149) << 52),
     }
 }
 
@@ -278,7 +290,7 @@ fn overflow_result(sign: bool, prec: Prec, rm: Rounding) -> u64 {
     }
     match prec {
         Prec::Double => s | 0x7fef_ffff_ffff_ffff,
-        Prec::Single => s | 0x47ef_ffff_e000_0000,
+        Prec::Single | Prec::Float32 => s | 0x47ef_ffff_e000_0000,
     }
 }
 
@@ -574,30 +586,7 @@ pub fn to_single(a: u64, rm: Mode, flags: &mut u8) -> u64 {
         }
         Class::Zero | Class::Inf => a,
         Class::Finite { m, e } => {
-            let wide = round_pack(sign(a), m as u128, e, false, Prec::Single, rm, flags);
-            if !rm.rebias_underflow && !rm.rebias_overflow {
-                return wide;
-            }
-            // Repack through a float32 bit pattern with the exponent wrapped.
-            let exp64 = ((wide >> 52) & 0x7ff) as i32;
-            let true_exp = if *flags & (UNDERFLOW | OVERFLOW) != 0 {
-                // round_pack wrapped to 11 bits; recover from the unwrapped value.
-                let lead = 127 - (m as u128).leading_zeros() as i32 + e;
-                let adj = if *flags & UNDERFLOW != 0 { 192 } else { -192 };
-                let guess = lead + adj + 1023;
-                // The rounded exponent is the guess or one above it, congruent mod 2048.
-                if (guess & 0x7ff) == exp64 {
-                    guess
-                } else {
-                    guess + 1
-                }
-            } else {
-                exp64
-            };
-            let exp32 = ((true_exp - 1023 + 127) & 0xff) as u32;
-            let f32bits =
-                ((sign(a) as u32) << 31) | (exp32 << 23) | ((wide >> 29) as u32 & 0x7f_ffff);
-            widen_single(f32bits)
+            round_pack(sign(a), m as u128, e, false, Prec::Float32, rm, flags)
         }
     }
 }
