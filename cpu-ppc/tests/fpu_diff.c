@@ -215,6 +215,9 @@ static const u32 cfgs[] = {
     0x08,       /* XE only */
     0x20,       /* UE only */
     0x40,       /* OE only */
+    0x00060000, /* FR, FI preset: which ops clear them? */
+    0x0001f002, /* FPRF preset, round up */
+    0x00000004, /* NI: qemu ignores non-IEEE mode */
 };
 #define NCFG (sizeof(cfgs) / sizeof(cfgs[0]))
 
@@ -363,11 +366,12 @@ static void test_ops(void)
             }
         }
         for (u32 rn = 0; rn < 4; rn++) {
-            for (int n = 0; n < 1500; n++) {
+            for (int n = 0; n < 4000; n++) {
                 run_random(op, rn);
             }
-            for (int n = 0; n < 200; n++) {
+            for (int n = 0; n < 500; n++) {
                 run_random(op, rn | 0xf8);
+                run_random(op, rn | 0x60);
             }
         }
         flush();

@@ -421,9 +421,12 @@ pub fn compare_outcome(ordered: bool, fpscr: &mut u32, a: u64, b: u64) -> (u8, b
             }
         }
         if snan && invalid(fpscr, VXSNAN, false, false) {
-            trap = true;
+            // Raised at once, before the status check below.
+            return (crf, true);
         }
     }
+    // qemu-ppc runs its status check after compares too, which clears FI.
+    *fpscr &= !FI;
     (crf, trap)
 }
 
@@ -457,11 +460,7 @@ pub fn fctiw_outcome(fpscr: &mut u32, b: u64, toward_zero: bool) -> Outcome {
             };
         }
     }
-    let trap = if flags != 0 {
-        check_status(fpscr, flags)
-    } else {
-        false
-    };
+    let trap = check_status(fpscr, flags);
     Outcome {
         value: Some(value),
         trap,

@@ -235,6 +235,11 @@ pub fn round_pack(
             }
         }
         Prec::Single => {
+            if scaled && lead_out == emin - 1 {
+                // softfloat repacks a rebiased float32 exponent field of 0 as a
+                // denormal, which renormalises one binade higher.
+                lead_out = emin;
+            }
             // Any single-precision value is a normal double.
             let k = 63 - q.leading_zeros() as i32;
             let lsb_out = if lead_out < emin && !scaled {
