@@ -1,0 +1,222 @@
+//! What the UI needs from an emulated machine.
+//!
+//! The UI never sees the machine's internals: it drives a `dyn Vm` in slices of
+//! virtual time, moves serial bytes in and out, and asks it to save or load its
+//! whole state as a migration stream (uncompressed; the UI adds zstd and the
+//! snapshot file around it). `glue.rs` builds the real machine behind this trait.
+
+use std::io::{Read, Write};
+
+/// Why a slice ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmEvent {
+    /// The budget was used up (or a device asked to stop early for a host event).
+    Ran,
+    /// The guest halted waiting for an interrupt. `until_ns` is the next timer
+    /// deadline in virtual time, or `None` when only external input can wake it.
+    /// The host waits (in real time when pacing) and then calls `idle_until`.
+    Idle { until_ns: Option<u64> },
+    /// The guest powered the machine off (CUDA POWERDOWN).
+    PowerOff,
+    /// The guest asked for a reset (CUDA RESET_SYSTEM). The host either calls
+    /// `system_reset` or, with `-no-reboot`, exits.
+    Reset,
+}
+
+/// A machine-side failure, as one line a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    #[error("{0}")]
+    Msg(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A guest framebuffer, as the window draws it: 32-bit 0x00RRGGBB pixels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u32>,
+}
+
+/// The machine as the UI drives it. Everything runs on the VM thread.
+pub trait Vm: Send {
+    /// Execute until virtual time advances by `budget_ns`, the guest idles, or it
+    /// powers off / resets. Never blocks on the host.
+    fn run_slice(&mut self, budget_ns: u64) -> VmEvent;
+    /// Skip virtual time forward while the guest is idle (never past its next
+    /// timer deadline; the machine clamps).
+    fn idle_until(&mut self, ns: u64);
+    /// Virtual time in nanoseconds.
+    fn now_ns(&self) -> u64;
+    /// Drain the bytes the guest sent on serial channel `chan` (0 = ESCC-A).
+    fn serial_output(&mut self, chan: usize) -> Vec<u8>;
+    /// Offer host bytes to serial channel `chan`; returns how many were accepted
+    /// (the rest are offered again later, so nothing is dropped when a FIFO fills).
+    fn serial_input(&mut self, chan: usize, bytes: &[u8]) -> usize;
+    /// Write the whole machine state as a migration stream.
+    fn save(&mut self, w: &mut dyn Write) -> Result<(), VmError>;
+    /// Replace the machine state from a migration stream. Must validate all of
+    /// it before replacing anything: on error the machine is unchanged.
+    fn load(&mut self, r: &mut dyn Read) -> Result<(), VmError>;
+    /// `info registers`.
+    fn info_registers(&self) -> String;
+    /// Hard reset, as the reset button.
+    fn system_reset(&mut self);
+    /// The versioned machine type, e.g. `g3beige-1.1` (never the alias).
+    fn machine_type(&self) -> &str;
+    /// RAM size in bytes (recorded in snapshot metadata).
+    fn ram_size(&self) -> u64;
+    /// The JSON description of every device's state (`-dump-vmstate`).
+    fn dump_vmstate(&self, w: &mut dyn Write) -> Result<(), VmError>;
+    /// The current screen, if the machine has a display and it is enabled.
+    fn framebuffer(&mut self) -> Option<Frame> {
+        None
+    }
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! A tiny deterministic machine for tests: it echoes serial input
+    //! upper-cased, keeps a counter that advances with time, and saves as a
+    //! short stream with a header so corrupt loads can be detected.
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct FakeState {
+        pub now_ns: u64,
+        pub counter: u64,
+        pub resets: u32,
+    }
+
+    #[derive(Debug)]
+    pub struct FakeVm {
+        pub state: FakeState,
+        pub machine: String,
+        pub ram: u64,
+        pub out: Vec<u8>,
+        /// Scripted events returned by `run_slice` before it falls back to `Ran`.
+        pub script: Vec<VmEvent>,
+        /// How many bytes one `serial_input` call accepts (models a FIFO).
+        pub fifo: usize,
+        /// When set, the guest idles with this deadline instead of running.
+        pub idle_deadline: Option<Option<u64>>,
+        pub slices: u64,
+    }
+
+    const MAGIC: &[u8; 8] = b"FAKEVM01";
+
+    impl FakeVm {
+        pub fn new() -> FakeVm {
+            FakeVm {
+                state: FakeState {
+                    now_ns: 0,
+                    counter: 0,
+                    resets: 0,
+                },
+                machine: "fake-1.0".into(),
+                ram: 1 << 20,
+                out: Vec::new(),
+                script: Vec::new(),
+                fifo: usize::MAX,
+                idle_deadline: None,
+                slices: 0,
+            }
+        }
+    }
+
+    impl Default for FakeVm {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Vm for FakeVm {
+        fn run_slice(&mut self, budget_ns: u64) -> VmEvent {
+            self.slices += 1;
+            if !self.script.is_empty() {
+                return self.script.remove(0);
+            }
+            if let Some(until) = self.idle_deadline {
+                return VmEvent::Idle { until_ns: until };
+            }
+            self.state.now_ns += budget_ns;
+            self.state.counter += 1;
+            VmEvent::Ran
+        }
+        fn idle_until(&mut self, ns: u64) {
+            self.state.now_ns = self.state.now_ns.max(ns);
+        }
+        fn now_ns(&self) -> u64 {
+            self.state.now_ns
+        }
+        fn serial_output(&mut self, chan: usize) -> Vec<u8> {
+            if chan == 0 {
+                std::mem::take(&mut self.out)
+            } else {
+                Vec::new()
+            }
+        }
+        fn serial_input(&mut self, chan: usize, bytes: &[u8]) -> usize {
+            if chan != 0 {
+                return bytes.len();
+            }
+            let n = bytes.len().min(self.fifo);
+            self.out
+                .extend(bytes[..n].iter().map(u8::to_ascii_uppercase));
+            n
+        }
+        fn save(&mut self, w: &mut dyn Write) -> Result<(), VmError> {
+            w.write_all(MAGIC)?;
+            w.write_all(&self.state.now_ns.to_be_bytes())?;
+            w.write_all(&self.state.counter.to_be_bytes())?;
+            w.write_all(&self.state.resets.to_be_bytes())?;
+            Ok(())
+        }
+        fn load(&mut self, r: &mut dyn Read) -> Result<(), VmError> {
+            let mut buf = Vec::new();
+            r.read_to_end(&mut buf)?;
+            if buf.len() != 28 || &buf[..8] != MAGIC {
+                return Err(VmError::Msg(format!(
+                    "not a fake-vm stream ({} bytes)",
+                    buf.len()
+                )));
+            }
+            let u64_at = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&buf[i..i + 8]);
+                u64::from_be_bytes(b)
+            };
+            let mut r4 = [0u8; 4];
+            r4.copy_from_slice(&buf[24..28]);
+            self.state = FakeState {
+                now_ns: u64_at(8),
+                counter: u64_at(16),
+                resets: u32::from_be_bytes(r4),
+            };
+            Ok(())
+        }
+        fn info_registers(&self) -> String {
+            format!(
+                "counter={:016x} now_ns={}\n",
+                self.state.counter, self.state.now_ns
+            )
+        }
+        fn system_reset(&mut self) {
+            self.state.counter = 0;
+            self.state.resets += 1;
+        }
+        fn machine_type(&self) -> &str {
+            &self.machine
+        }
+        fn ram_size(&self) -> u64 {
+            self.ram
+        }
+        fn dump_vmstate(&self, w: &mut dyn Write) -> Result<(), VmError> {
+            w.write_all(b"{\"fake\": {}}\n")?;
+            Ok(())
+        }
+    }
+}
