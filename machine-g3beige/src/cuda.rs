@@ -767,14 +767,15 @@ mod tests {
             self.state = LinuxState::SentFirstByte;
         }
 
+        /// Linux 6.1 `cuda_interrupt` (PowerMac, not Egret).
         fn interrupt(&mut self) {
             let g = &mut self.g;
-            let virq = g.rd(REG_IFR) & 0x7f;
-            g.wr(REG_IFR, virq);
-            if virq & INT_SR == 0 {
+            if g.rd(REG_IFR) & INT_SR == 0 {
                 return;
             }
-            let status = (!g.rd(REG_B) & (TIP | TREQ)) | (g.rd(REG_ACR) & ACR_SR_OUT);
+            g.wr(REG_IFR, INT_SR);
+            let status = g.rd(REG_B) & (TIP | TACK | TREQ);
+            let treq_asserted = status & TREQ == 0;
             match self.state {
                 LinuxState::Idle | LinuxState::AwaitingReply => {
                     self.reading_reply = self.state == LinuxState::AwaitingReply;
@@ -784,7 +785,7 @@ mod tests {
                     self.buf.clear();
                     self.state = LinuxState::Reading;
                 }
-                LinuxState::SentFirstByte if status == TREQ | TIP | ACR_SR_OUT => {
+                LinuxState::SentFirstByte if treq_asserted => {
                     // Collision: back off, read the CUDA's packet, retry later.
                     let acr = g.rd(REG_ACR);
                     g.wr(REG_ACR, acr & !ACR_SR_OUT);
@@ -796,10 +797,12 @@ mod tests {
                 }
                 LinuxState::SentFirstByte | LinuxState::Sending => {
                     if self.state == LinuxState::SentFirstByte {
-                        self.data_index = 1;
                         self.state = LinuxState::Sending;
-                    }
-                    if self.data_index >= self.request.len() {
+                        g.wr(REG_SR, self.request[1]);
+                        self.data_index = 2;
+                        let b = g.rd(REG_B);
+                        g.wr(REG_B, b ^ TACK);
+                    } else if self.data_index >= self.request.len() {
                         let acr = g.rd(REG_ACR);
                         g.wr(REG_ACR, acr & !ACR_SR_OUT);
                         g.rd(REG_SR);
@@ -816,7 +819,7 @@ mod tests {
                 LinuxState::Reading => {
                     let v = g.rd(REG_SR);
                     self.buf.push(v);
-                    if status == TIP {
+                    if !treq_asserted || self.buf.len() == 16 {
                         let b = g.rd(REG_B);
                         g.wr(REG_B, b | TACK | TIP);
                         self.state = LinuxState::ReadDone;
@@ -833,14 +836,13 @@ mod tests {
                     } else {
                         self.unsolicited.push(packet);
                     }
-                    if status == TREQ {
-                        let b = g.rd(REG_B);
-                        g.wr(REG_B, b & !TIP);
-                        self.reading_reply = false;
+                    self.reading_reply = false;
+                    self.state = LinuxState::Idle;
+                    self.start();
+                    if self.state == LinuxState::Idle && self.g.rd(REG_B) & TREQ == 0 {
+                        let b = self.g.rd(REG_B);
+                        self.g.wr(REG_B, b & !TIP);
                         self.state = LinuxState::Reading;
-                    } else {
-                        self.state = LinuxState::Idle;
-                        self.start();
                     }
                 }
             }
@@ -1258,5 +1260,39 @@ mod tests {
         let bytes = savevm::save_bytes(&mut cuda);
 
         assert!(savevm::load_bytes(&mut Cuda::new(0), &bytes).is_err());
+    }
+
+    #[test]
+    fn random_mmio_and_input_never_panic_and_keep_buffers_in_bounds() {
+        let mut cuda = Cuda::new(-5);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut now = 0u64;
+        for _ in 0..200_000 {
+            let r = next();
+            now += r % 50_000;
+            let offset = (r >> 8) as u32 % 0x2000;
+            let size = [1, 1, 1, 2, 4][(r >> 24) as usize % 5];
+            match (r >> 32) % 8 {
+                0..=3 => cuda.write(offset, size, (r >> 40) as u32, now),
+                4..=5 => {
+                    cuda.read(offset, size, now);
+                }
+                6 => cuda.key_event((r >> 40) as u8, r & 1 != 0),
+                _ => cuda.mouse_event((r >> 40) as i8 as i32, (r >> 48) as i8 as i32, r as u8),
+            }
+            if cuda.next_deadline().is_some_and(|d| d <= now) {
+                cuda.run_timers(now);
+            }
+            cuda.take_power_request();
+            assert!(cuda.out_len as usize <= BUF_LEN);
+            assert!(cuda.in_pos <= cuda.in_len && cuda.in_len as usize <= BUF_LEN);
+        }
+        savevm::testing::assert_roundtrip(&mut cuda);
     }
 }
