@@ -1295,4 +1295,106 @@ mod tests {
         }
         savevm::testing::assert_roundtrip(&mut cuda);
     }
+
+    #[test]
+    fn linux_boot_request_sequence_probes_adb_and_powers_off() {
+        // Every request Linux 6.1 sent under QEMU 7.2 from its CUDA init to
+        // power-off (captured with -trace cuda_packet*), in order.
+        let requests: [&[u8]; 50] = [
+            &[0x01, 0x01, 0x01],
+            &[0x01, 0x03],
+            &[0x01, 0x01, 0x00],
+            &[0x00, 0x00],
+            &[0x00, 0x1f],
+            &[0x00, 0x2f],
+            &[0x00, 0x3f],
+            &[0x00, 0x4f],
+            &[0x00, 0x5f],
+            &[0x00, 0x6f],
+            &[0x00, 0x7f],
+            &[0x00, 0x8f],
+            &[0x00, 0x9f],
+            &[0x00, 0xaf],
+            &[0x00, 0xbf],
+            &[0x00, 0xcf],
+            &[0x00, 0xdf],
+            &[0x00, 0xef],
+            &[0x00, 0xff],
+            &[0x00, 0x2f],
+            &[0x00, 0x2b, 0x6f, 0xfe],
+            &[0x00, 0xff],
+            &[0x00, 0x2f],
+            &[0x00, 0xfb, 0x62, 0xfe],
+            &[0x00, 0x3f],
+            &[0x00, 0x3b, 0x6f, 0xfe],
+            &[0x00, 0xff],
+            &[0x00, 0x3f],
+            &[0x00, 0xfb, 0x63, 0xfe],
+            &[0x00, 0x2f],
+            &[0x00, 0x3f],
+            &[0x01, 0x01, 0x01],
+            &[0x00, 0x2a, 0xff, 0xff],
+            &[0x00, 0x2b, 0x22, 0x03],
+            &[0x00, 0x2f],
+            &[0x00, 0x3b, 0x23, 0x04],
+            &[0x00, 0x3f],
+            &[0x00, 0x3b, 0x23, 0x2f],
+            &[0x00, 0x3f],
+            &[0x00, 0x3b, 0x23, 0x42],
+            &[0x00, 0x3f],
+            &[0x00, 0x3b, 0x23, 0x66],
+            &[0x00, 0x3f],
+            &[0x00, 0x3b, 0x23, 0x5f],
+            &[0x00, 0x3f],
+            &[0x00, 0x3a, 0x00, 0x07],
+            &[0x00, 0x31],
+            &[0x01, 0x03],
+            &[0x01, 0x03],
+            &[0x01, 0x0a],
+        ];
+        let mut linux = Linux::boot(Cuda::new(0));
+
+        let replies: Vec<Vec<u8>> = requests.iter().map(|r| linux.request(r)).collect();
+
+        assert_eq!(
+            replies[21],
+            [0x00, 0x00, 0xff, 0x0f, 0x01],
+            "keyboard moved to 15"
+        );
+        assert_eq!(
+            replies[22],
+            [0x00, ADB_FLAG_TIMEOUT, 0x2f],
+            "and gone from 2"
+        );
+        assert_eq!(
+            replies[34],
+            [0x00, 0x00, 0x2f, 0x02, 0x03],
+            "extended keyboard"
+        );
+        assert_eq!(
+            replies[36],
+            [0x00, 0x00, 0x3f, 0x03, 0x02],
+            "mouse keeps handler 2"
+        );
+        assert_eq!(replies[49], [PKT_CUDA, 0x00, CMD_POWERDOWN]);
+        assert_eq!(
+            (
+                linux.g.cuda.adb.keyboard.address,
+                linux.g.cuda.adb.keyboard.handler
+            ),
+            (2, 3)
+        );
+        assert_eq!(
+            (
+                linux.g.cuda.adb.mouse.address,
+                linux.g.cuda.adb.mouse.handler
+            ),
+            (3, 2)
+        );
+        assert_eq!(
+            linux.g.cuda.take_power_request(),
+            Some(PowerRequest::PowerOff)
+        );
+        assert!(linux.unsolicited.is_empty());
+    }
 }
