@@ -37,12 +37,29 @@ pub fn block_mask(upper: u32, msr_pr: bool) -> Option<u32> {
 }
 
 /// The first BAT of `bats` that maps `ea` for this privilege. BEPI bits inside the
-/// block (a misaligned BEPI) never match, as in QEMU.
+/// block (a misaligned BEPI) are ignored: QEMU clears them when BATU is written
+/// (see [`Bat::write_upper`]), so it translates such a BAT as if aligned.
 pub fn lookup(bats: &[Bat; 4], ea: u32, msr_pr: bool) -> Option<BatHit> {
     bats.iter().find_map(|bat| {
         let mask = block_mask(bat.upper, msr_pr)?;
-        (ea & mask == bat.upper & BATU_BEPI).then_some(BatHit { bat: *bat, mask })
+        (ea & mask == bat.upper & mask).then_some(BatHit { bat: *bat, mask })
     })
+}
+
+impl Bat {
+    /// `mtspr xBATnU`, as QEMU stores it: BEPI bits under the new BL are cleared,
+    /// and so are BRPN bits under it in the lower word, which also loses its
+    /// reserved bits 0x1FF84. `mfspr` then reads these masked values back.
+    pub fn write_upper(&mut self, value: u32) {
+        let mask = (value << 15) & 0x0FFE_0000;
+        self.upper = (value & 0x0000_1FFF) | (value & !0x0001_FFFF & !mask);
+        self.lower = (self.lower & 0x0000_007B) | (self.lower & !0x0001_FFFF & !mask);
+    }
+
+    /// `mtspr xBATnL`: stored as written.
+    pub fn write_lower(&mut self, value: u32) {
+        self.lower = value;
+    }
 }
 
 /// Applies a BAT hit's protection to `access`. PP = 0 is no access, 1 and 3
@@ -127,12 +144,40 @@ mod tests {
     }
 
     #[test]
-    fn bepi_bits_inside_the_block_never_match() {
+    fn bepi_bits_inside_the_block_are_ignored() {
         // BEPI 0x0002_0000 with a 256 KiB block: bit 0x0002_0000 is under BL.
-        let bats = one(bat(0x0002_0000, 0, 0x4_0000, RW));
+        let bats = one(bat(0x0002_0000, 0x0080_0000, 0x4_0000, RW));
 
-        assert_eq!(lookup(&bats, 0x0002_0000, false), None);
-        assert_eq!(lookup(&bats, 0x0000_0000, false), None);
+        let hit = lookup(&bats, 0x0002_0010, false).unwrap();
+
+        assert_eq!(
+            check(hit, 0x0002_0010, Access::Load).unwrap().pa,
+            0x0082_0010
+        );
+        assert!(lookup(&bats, 0x0000_0000, false).is_some());
+        assert!(lookup(&bats, 0x0004_0000, false).is_none());
+    }
+
+    #[test]
+    fn write_upper_masks_bepi_and_brpn_under_bl_like_qemu() {
+        let mut b = Bat {
+            upper: 0,
+            lower: 0x0086_0000 | 0x1_FF80 | 0x7F,
+        };
+
+        b.write_upper(0x0006_0000 | (3 << 2) | BATU_VS); // 512 KiB block
+
+        assert_eq!(b.upper, (3 << 2) | BATU_VS);
+        assert_eq!(b.lower, 0x0080_0000 | 0x7B);
+    }
+
+    #[test]
+    fn write_lower_keeps_every_bit() {
+        let mut b = Bat::default();
+
+        b.write_lower(0xFFFF_FFFF);
+
+        assert_eq!(b.lower, 0xFFFF_FFFF);
     }
 
     #[test]

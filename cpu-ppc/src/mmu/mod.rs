@@ -13,6 +13,9 @@ pub mod bat;
 pub mod hash32;
 pub mod tlb;
 
+#[cfg(test)]
+mod qemu_golden;
+
 /// One BAT register pair (upper and lower word), as written by `mtspr`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bat {
