@@ -161,6 +161,9 @@ pub fn spawn_writer(name: &str, mut w: Box<dyn Write + Send>) -> Port {
 /// Input callback: bytes from the host side of a backend.
 pub type InputFn = Box<dyn FnMut(&[u8]) + Send>;
 
+/// Called when a client connects to a socket backend, with the port to greet it on.
+pub type ConnectFn = Box<dyn FnMut(&Port) + Send>;
+
 /// A reader thread: calls `on_input` with each chunk until EOF or error.
 pub fn spawn_reader(name: &str, mut r: Box<dyn Read + Send>, mut on_input: InputFn) {
     let _ = thread::Builder::new()
@@ -192,7 +195,7 @@ pub fn open(
     spec: &ChardevSpec,
     label: &str,
     on_input: InputFn,
-    on_connect: Option<Box<dyn FnMut(&Port) + Send>>,
+    on_connect: Option<ConnectFn>,
 ) -> io::Result<Opened> {
     match spec {
         ChardevSpec::None | ChardevSpec::Null => Ok(Opened {
