@@ -7,9 +7,9 @@ use super::{cause, protection_fault, Access, Bat, Fault, Translation};
 pub const BATU_BEPI: u32 = 0xFFFE_0000;
 /// BATU: block length mask, 11 bits; ones select EA bits taken from the EA.
 pub const BATU_BL: u32 = 0x0000_1FFC;
-/// BATU: valid in supervisor mode (MSR[PR] = 0).
+/// BATU: valid in supervisor mode (`MSR[PR]` = 0).
 pub const BATU_VS: u32 = 0x0000_0002;
-/// BATU: valid in user mode (MSR[PR] = 1).
+/// BATU: valid in user mode (`MSR[PR]` = 1).
 pub const BATU_VP: u32 = 0x0000_0001;
 /// BATL: block real page number.
 pub const BATL_BRPN: u32 = 0xFFFE_0000;
@@ -64,7 +64,7 @@ impl Bat {
 
 /// Applies a BAT hit's protection to `access`. PP = 0 is no access, 1 and 3
 /// read-only, 2 read-write; a fetch from a guarded block (G = 1) is refused with
-/// SRR1[3] as the 750 manual's table 5-3 says (QEMU does not check G).
+/// `SRR1[3]` as the 750 manual's table 5-3 says (QEMU does not check G).
 pub fn check(hit: BatHit, ea: u32, access: Access) -> Result<Translation, Fault> {
     let pp = hit.bat.lower & BATL_PP;
     let allowed = match access {

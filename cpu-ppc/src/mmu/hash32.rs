@@ -1,8 +1,10 @@
 //! Segment registers and the hashed page table (750 manual 5.4-5.5; PEM 7.5-7.6).
 //!
 //! The 750 has no direct-store support: any access to a T = 1 segment is refused
-//! (ISI with SRR1[3], DSI with DSISR[5]), per the 750 manual's table 5-3. QEMU
+//! (ISI with `SRR1[3]`, DSI with `DSISR[5]`), per the 750 manual's table 5-3. QEMU
 //! instead lets integer accesses through there; no Mac OS or Linux code uses them.
+//! A fetch needs read permission from the key and PP bits (ISI `SRR1[4]` otherwise)
+//! and an unguarded page (ISI `SRR1[3]`); QEMU checks neither.
 
 use super::{cause, protection_fault, Access, Fault, PteMem, Translation};
 

@@ -5,9 +5,12 @@
 //! [`translate`] is the whole walk for one effective address with translation on:
 //! BAT first (a BAT hit beats the page table), then the segment register, then the
 //! primary and secondary PTE groups. Fault bits are the ones QEMU's `mmu-hash32.c`
-//! reports, except where the 750 manual defines behaviour QEMU does not model
-//! (direct-store segments and guarded fetches; see [`hash32`] and [`bat`]).
-//! Real mode (MSR[IR]/MSR[DR] clear) is the caller's: it never calls [`translate`].
+//! reports, except where the 750 manual defines behaviour QEMU does not model:
+//! direct-store segments (refused), fetches from guarded memory (refused) and
+//! fetches from pages the key and PP make unreadable (refused; QEMU lets every
+//! fetch through PP). `qemu_golden` replays cases recorded on qemu-system-ppc and
+//! lists exactly these differences.
+//! Real mode (`MSR[IR]/MSR[DR]` clear) is the caller's: it never calls [`translate`].
 
 pub mod bat;
 pub mod hash32;
@@ -39,7 +42,7 @@ pub enum Access {
     Fetch,
     /// Data load: uses the DBATs and raises DSI.
     Load,
-    /// Data store: uses the DBATs, raises DSI with DSISR[ST], sets the C bit.
+    /// Data store: uses the DBATs, raises DSI with `DSISR[ST]`, sets the C bit.
     Store,
 }
 
@@ -70,7 +73,7 @@ pub struct Translation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Instruction storage interrupt (vector 0x400); `srr1` holds the cause bits
-    /// SRR1[1..4] to OR into SRR1.
+    /// `SRR1[1..4]` to OR into SRR1.
     Isi { srr1: u32 },
     /// Data storage interrupt (vector 0x300); `dsisr` is the whole new DSISR.
     Dsi { dsisr: u32 },

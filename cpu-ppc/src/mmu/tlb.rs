@@ -3,9 +3,9 @@
 //!
 //! An entry is filled only from a successful translation of the same kind, so the
 //! store array holds only pages whose C bit is already set, and a load never makes
-//! a later store skip the walk that sets C. Entries are tagged with MSR[PR], so a
+//! a later store skip the walk that sets C. Entries are tagged with `MSR[PR]`, so a
 //! privilege change needs no flush. Flush everything on BAT, SR and SDR1 writes and
-//! on MSR[IR]/MSR[DR] changes; `tlbie` maps to [`Tlb::flush_ea`].
+//! on `MSR[IR]/MSR[DR]` changes; `tlbie` maps to [`Tlb::flush_ea`].
 
 use super::{Access, Translation};
 
