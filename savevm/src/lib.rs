@@ -46,14 +46,20 @@
 //! The stream layout, the no-ambiguity rule and droppable data are in `FORMAT.md`.
 
 pub mod error;
+pub mod file;
 mod json;
 pub mod props;
+pub mod stream;
 pub mod testing;
 pub mod vmsd;
 pub mod wire;
 
 pub use error::{LoadError, SaveError};
+pub use file::{load_file, save_file, FileOptions};
 pub use props::{CompatProp, PropDef, PropError, PropType, PropValue, Props};
+pub use stream::{
+    load_stream, save_stream, LoadReport, RamBlock, RamBlockMut, Section, SectionRef, G3BEIGE_RAM,
+};
 pub use vmsd::{
     describe_saved, load_bytes, load_bytes_version, save_bytes, Describe, FieldInfo, FieldKind,
     FieldType, Prim, Shape, VmState, Vmsd, VmsdBuilder,

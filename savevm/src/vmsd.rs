@@ -323,9 +323,9 @@ impl<T: 'static> Describe for Vmsd<T> {
 /// A subsection header read from the stream but not yet handled.
 #[derive(Debug)]
 pub(crate) struct SubHeader {
-    name: String,
-    version: u32,
-    offset: u64,
+    pub(crate) name: String,
+    pub(crate) version: u32,
+    pub(crate) offset: u64,
 }
 
 impl<T: 'static> Vmsd<T> {
