@@ -660,15 +660,13 @@ pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
     if machine.name == "help" || machine.name == "?" {
         return Ok(Action::Print(crate::glue::machine_help()));
     }
-    if !crate::glue::machine_types()
-        .iter()
-        .any(|t| t.name == machine.name)
-    {
+    let types = crate::glue::machine_types();
+    let Some(mtype) = types.iter().find(|t| t.name == machine.name) else {
         return Err(invalid(format!(
             "unknown machine type '{}' (beige -M help lists them)",
             machine.name
         )));
-    }
+    };
     let log = match args.log.as_deref() {
         Some("help") | Some("?") => return Ok(Action::Print(crate::logging::help_text())),
         Some(items) => crate::logging::parse_items(items)?,
@@ -678,6 +676,13 @@ pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
         Some(m) => parse_mem_size(m)?,
         None => DEFAULT_RAM_MIB << 20,
     };
+    if ram_size > mtype.max_ram_mib << 20 {
+        return Err(invalid(format!(
+            "Too much memory for this machine: {} MB, maximum {} MB",
+            ram_size >> 20,
+            mtype.max_ram_mib
+        )));
+    }
     if args.initrd.is_some() && args.kernel.is_none() {
         return Err(invalid("-initrd needs -kernel"));
     }
@@ -922,6 +927,16 @@ mod tests {
         for bad in ["", "abc", "12Q", "0", "1000K", "4G", "99999999999999999G"] {
             assert!(parse_mem_size(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn memory_above_the_machine_limit_is_refused_as_qemu_does() {
+        let err = run_cfg(&["-m", "2G"]).unwrap_err();
+        assert_eq!(
+            err,
+            "Too much memory for this machine: 2048 MB, maximum 2047 MB"
+        );
+        assert_eq!(run_cfg(&["-m", "2047"]).unwrap().ram_size, 2047 << 20);
     }
 
     #[test]

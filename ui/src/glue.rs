@@ -16,6 +16,8 @@ pub struct MachineType {
     /// For an alias (`g3beige`): the versioned type it stands for.
     pub alias_of: Option<&'static str>,
     pub is_default: bool,
+    /// RAM limit in MiB (g3beige: 2047, as QEMU's mac_oldworld).
+    pub max_ram_mib: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,18 +39,21 @@ pub fn machine_types() -> Vec<MachineType> {
             description: "Heathrow based PowerMAC",
             alias_of: Some("g3beige-1.1"),
             is_default: true,
+            max_ram_mib: 2047,
         },
         MachineType {
             name: "g3beige-1.1",
             description: "Heathrow based PowerMAC (migrates CPU interrupt state)",
             alias_of: None,
             is_default: false,
+            max_ram_mib: 2047,
         },
         MachineType {
             name: "g3beige-1.0",
             description: "Heathrow based PowerMAC (cpu.migrate-irq-state=off)",
             alias_of: None,
             is_default: false,
+            max_ram_mib: 2047,
         },
     ]
 }

@@ -1,9 +1,11 @@
 //! Snapshot files: one per tag in the snapshot directory.
 //!
 //! A file is a zstd skippable frame holding a small text header (tag, machine
-//! type, RAM size, guest clock, date, stream size), then the machine's
-//! migration stream as a zstd frame with a content checksum. `zstd -d` skips
-//! the header, so `zstd -dc TAG.zst | analyze-migration.py` works unchanged.
+//! type, RAM size, guest clock, date, payload size), then the payload exactly
+//! as `Vm::save` wrote it. For g3beige that is the savevm crate's file: one
+//! zstd frame (with content checksum) over QEMU's migration stream, so `zstd
+//! -d` skips our header and `zstd -dc TAG.zst | analyze-migration.py` works.
+//! The UI never compresses or parses the payload; the machine owns it.
 //!
 //! Saving writes `.TAG.zst.tmp.PID`, fsyncs it, renames it over `TAG.zst` and
 //! fsyncs the directory: a kill at any moment leaves either the old snapshot or
@@ -23,9 +25,6 @@ const SKIPPABLE_MAGIC: u32 = 0x184D_2A5B;
 const HEADER_LEN: usize = 512;
 const HEADER_ID: &str = "beige-snapshot 1";
 const EXT: &str = "zst";
-/// zstd level: level 3 is zstd's default and keeps save well under a second
-/// for 256 MiB of mostly-zero RAM.
-const ZSTD_LEVEL: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -58,7 +57,7 @@ pub struct SnapshotInfo {
     pub ram_size: u64,
     pub vm_clock_ns: u64,
     pub date_unix: i64,
-    /// Size of the (uncompressed) migration stream.
+    /// Size of the machine's payload (as `Vm::save` wrote it).
     pub vm_size: u64,
     /// Size of the file on disk.
     pub file_size: u64,
@@ -184,16 +183,16 @@ impl SnapshotDir {
             .map_err(|e| self.io_err(e))?;
         let mut w = BufWriter::new(file);
         write_header(&mut w, &info).map_err(|e| self.io_err(e))?;
-        let mut enc = zstd::stream::Encoder::new(w, ZSTD_LEVEL).map_err(|e| self.io_err(e))?;
-        enc.include_checksum(true).map_err(|e| self.io_err(e))?;
-        let mut counting = Counting { inner: enc, n: 0 };
+        let mut counting = Counting { inner: w, n: 0 };
         vm.save(&mut counting).map_err(|err| SnapshotError::Vm {
             tag: tag.to_string(),
             err,
         })?;
         info.vm_size = counting.n;
-        let w = counting.inner.finish().map_err(|e| self.io_err(e))?;
-        let mut file = w.into_inner().map_err(|e| self.io_err(e.into_error()))?;
+        let mut file = counting
+            .inner
+            .into_inner()
+            .map_err(|e| self.io_err(e.into_error()))?;
         file.seek(SeekFrom::Start(0)).map_err(|e| self.io_err(e))?;
         write_header(&mut file, &info).map_err(|e| self.io_err(e))?;
         file.sync_all().map_err(|e| self.io_err(e))?;
@@ -245,30 +244,21 @@ impl SnapshotDir {
         let mut f = File::open(self.file(tag)).map_err(|e| self.io_err(e))?;
         f.seek(SeekFrom::Start(8 + HEADER_LEN as u64))
             .map_err(|e| self.io_err(e))?;
-        // Decompress all of it first: a truncated file or a checksum mismatch
-        // must be found before the machine sees a byte, since a machine that
-        // has accepted a stream cannot be un-loaded.
-        let cap = usize::try_from(info.vm_size).unwrap_or(0).min(1 << 32);
-        let mut stream = Vec::with_capacity(cap);
-        let corrupt = |e: io::Error| SnapshotError::Corrupt {
-            tag: tag.to_string(),
-            why: e.to_string(),
-        };
-        zstd::stream::Decoder::new(BufReader::new(f))
-            .map_err(corrupt)?
-            .read_to_end(&mut stream)
-            .map_err(corrupt)?;
-        if stream.len() as u64 != info.vm_size {
+        // A short or padded file is refused before the machine sees a byte;
+        // the machine checks the payload itself (zstd checksum, sections) and
+        // stays unchanged if it fails.
+        let expect = 8 + HEADER_LEN as u64 + info.vm_size;
+        if info.file_size != expect {
             return Err(SnapshotError::Corrupt {
                 tag: tag.to_string(),
                 why: format!(
-                    "stream is {} bytes, header says {}",
-                    stream.len(),
-                    info.vm_size
+                    "file is {} bytes, its header says {expect} (truncated or overwritten)",
+                    info.file_size
                 ),
             });
         }
-        vm.load(&mut &stream[..]).map_err(|err| SnapshotError::Vm {
+        let mut r = BufReader::with_capacity(1 << 17, f);
+        vm.load(&mut r).map_err(|err| SnapshotError::Vm {
             tag: tag.to_string(),
             err,
         })?;
@@ -455,16 +445,37 @@ mod tests {
     }
 
     #[test]
-    fn file_is_plain_zstd_with_a_skippable_header() {
+    fn file_is_a_skippable_header_then_the_vm_payload() {
         let d = TempDir::new("snap");
         let dir = SnapshotDir::new(d.path());
         let mut vm = vm_at(3);
         dir.save("z", &mut vm, 0).unwrap();
         let bytes = fs::read(d.path().join("z.zst")).unwrap();
-        let stream = zstd::stream::decode_all(&bytes[..]).unwrap();
         let mut expect = Vec::new();
         vm.save(&mut expect).unwrap();
-        assert_eq!(stream, expect);
+        assert_eq!(&bytes[8 + HEADER_LEN..], &expect[..]);
+    }
+
+    #[test]
+    fn zstd_tools_skip_the_header_of_a_zstd_payload() {
+        // The real machine's payload is a zstd frame; `zstd -d` must see only it.
+        let mut payload = Vec::new();
+        let mut enc = zstd::stream::Encoder::new(&mut payload, 1).unwrap();
+        enc.write_all(b"QEVM stream").unwrap();
+        enc.finish().unwrap();
+        let info = SnapshotInfo {
+            tag: "t".into(),
+            machine: "m".into(),
+            ram_size: 0,
+            vm_clock_ns: 0,
+            date_unix: 0,
+            vm_size: payload.len() as u64,
+            file_size: 0,
+        };
+        let mut file = Vec::new();
+        write_header(&mut file, &info).unwrap();
+        file.extend_from_slice(&payload);
+        assert_eq!(zstd::stream::decode_all(&file[..]).unwrap(), b"QEVM stream");
     }
 
     #[test]
@@ -476,7 +487,7 @@ mod tests {
         let list = dir.list().unwrap();
         let tags: Vec<_> = list.iter().map(|i| i.tag.as_str()).collect();
         assert_eq!(tags, ["a", "b"]);
-        assert_eq!(list[0].vm_size, 28);
+        assert_eq!(list[0].vm_size, 29);
         assert_eq!(list[0].ram_size, 1 << 20);
         assert!(list[0].file_size > 8 + HEADER_LEN as u64);
         let table = format_list(&list);
@@ -573,14 +584,14 @@ mod tests {
     }
 
     #[test]
-    fn flipped_byte_is_detected_by_checksum_or_vm() {
+    fn flipped_byte_is_refused_by_the_vm_and_it_stays_unchanged() {
         let d = TempDir::new("snap");
         let dir = SnapshotDir::new(d.path());
         dir.save("t", &mut vm_at(77), 0).unwrap();
         let p = d.path().join("t.zst");
         let mut bytes = fs::read(&p).unwrap();
         let last = bytes.len() - 1;
-        bytes[last] ^= 0xFF; // inside the checksum
+        bytes[last] ^= 0xFF; // the fake's checksum byte
         fs::write(&p, &bytes).unwrap();
         let mut vm = vm_at(1);
         let before = vm.state.clone();

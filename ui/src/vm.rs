@@ -2,8 +2,9 @@
 //!
 //! The UI never sees the machine's internals: it drives a `dyn Vm` in slices of
 //! virtual time, moves serial bytes in and out, and asks it to save or load its
-//! whole state as a migration stream (uncompressed; the UI adds zstd and the
-//! snapshot file around it). `glue.rs` builds the real machine behind this trait.
+//! whole state as an opaque payload (for g3beige: the savevm crate's zstd file
+//! over QEMU's migration stream); the UI stores it behind a small header, one
+//! file per tag. `glue.rs` builds the real machine behind this trait.
 
 use std::io::{Read, Write};
 
@@ -55,10 +56,12 @@ pub trait Vm: Send {
     /// Offer host bytes to serial channel `chan`; returns how many were accepted
     /// (the rest are offered again later, so nothing is dropped when a FIFO fills).
     fn serial_input(&mut self, chan: usize, bytes: &[u8]) -> usize;
-    /// Write the whole machine state as a migration stream.
+    /// Write the whole machine state (the snapshot payload, compressed or not
+    /// as the machine chooses). Must not change the machine.
     fn save(&mut self, w: &mut dyn Write) -> Result<(), VmError>;
-    /// Replace the machine state from a migration stream. Must validate all of
-    /// it before replacing anything: on error the machine is unchanged.
+    /// Replace the machine state from what `save` wrote. Must validate all of
+    /// it (integrity, machine type, RAM size, sections) before replacing
+    /// anything: on error the machine is unchanged.
     fn load(&mut self, r: &mut dyn Read) -> Result<(), VmError>;
     /// `info registers`.
     fn info_registers(&self) -> String;
@@ -127,6 +130,21 @@ pub mod fake {
         }
     }
 
+    fn sum(b: &[u8]) -> u8 {
+        b.iter()
+            .fold(0u8, |a, &x| a.wrapping_mul(31).wrapping_add(x))
+    }
+
+    impl FakeVm {
+        fn checksum(&self) -> u8 {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&self.state.now_ns.to_be_bytes());
+            b.extend_from_slice(&self.state.counter.to_be_bytes());
+            b.extend_from_slice(&self.state.resets.to_be_bytes());
+            sum(&b)
+        }
+    }
+
     impl Default for FakeVm {
         fn default() -> Self {
             Self::new()
@@ -173,12 +191,13 @@ pub mod fake {
             w.write_all(&self.state.now_ns.to_be_bytes())?;
             w.write_all(&self.state.counter.to_be_bytes())?;
             w.write_all(&self.state.resets.to_be_bytes())?;
+            w.write_all(&[self.checksum()])?;
             Ok(())
         }
         fn load(&mut self, r: &mut dyn Read) -> Result<(), VmError> {
             let mut buf = Vec::new();
             r.read_to_end(&mut buf)?;
-            if buf.len() != 28 || &buf[..8] != MAGIC {
+            if buf.len() != 29 || &buf[..8] != MAGIC {
                 return Err(VmError::Msg(format!(
                     "not a fake-vm stream ({} bytes)",
                     buf.len()
@@ -191,11 +210,15 @@ pub mod fake {
             };
             let mut r4 = [0u8; 4];
             r4.copy_from_slice(&buf[24..28]);
-            self.state = FakeState {
+            let state = FakeState {
                 now_ns: u64_at(8),
                 counter: u64_at(16),
                 resets: u32::from_be_bytes(r4),
             };
+            if sum(&buf[..28]) != buf[28] {
+                return Err(VmError::Msg("fake-vm stream checksum mismatch".into()));
+            }
+            self.state = state;
             Ok(())
         }
         fn info_registers(&self) -> String {
