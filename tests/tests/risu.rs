@@ -3,13 +3,16 @@
 //!
 //! `BEIGE_RISU_SEEDS=n` runs n seeds (default 48), starting at
 //! `BEIGE_RISU_SEED_BASE` (default 0); `BEIGE_RISU_SEED=s` runs just s;
-//! `BEIGE_RISU_LEN` sets the sequence length (default 200).
+//! `BEIGE_RISU_LEN` sets the sequence length (default 200);
+//! `BEIGE_RISU_SHRINK` bounds the builds spent shrinking the first
+//! failure (default 120, 0 to skip).
 
 use std::env;
 use std::sync::Mutex;
 use std::thread;
 
-use beige_tests::harness::check_risu;
+use beige_tests::harness::{check_risu, shrink_risu};
+use beige_tests::risu::generate;
 use beige_tests::toolchain::Toolchain;
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -53,10 +56,20 @@ fn random_sequences_match_qemu() {
     });
     let mut failures = failures.into_inner().unwrap();
     failures.sort_by_key(|f| f.0);
-    if let Some((_, first)) = failures.first() {
+    if let Some(&(seed, ref first)) = failures.first() {
+        // Shrink the first failure so the report points at the culprit.
+        let budget = env_u64("BEIGE_RISU_SHRINK").unwrap_or(120) as usize;
+        let shrunk = match shrink_risu(&tc, &generate(seed, len), budget) {
+            Some((seq, report)) => format!(
+                "seed {seed:#x} shrunk to {} instructions (initial state as the seed):\n{}{report}",
+                seq.body.len(),
+                seq.listing()
+            ),
+            None => String::from("(could not shrink the first failure)"),
+        };
         let bad: Vec<String> = failures.iter().map(|f| format!("{:#x}", f.0)).collect();
         panic!(
-            "{} of {total} RISU seeds differ: {}\nfirst failure:\n{first}",
+            "{} of {total} RISU seeds differ: {}\n\n{shrunk}\n\nfirst failure in full:\n{first}",
             failures.len(),
             bad.join(" ")
         );
