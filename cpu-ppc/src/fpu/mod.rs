@@ -9,8 +9,11 @@
 //!
 //! The arithmetic is exact integer arithmetic in [`soft`]: each result is computed
 //! exactly and rounded once, so single-precision forms have no double rounding and
-//! the directed rounding modes never touch the host FPU mode.
+//! the directed rounding modes never touch the host FPU mode. A host-f64 fast path
+//! (`fast.rs`) takes the common case (round to nearest, normal operands well inside
+//! the exponent range, not fused) and computes the inexact flag exactly.
 
+mod fast;
 pub mod soft;
 
 use soft::{Mode, Prec, Rounding};
@@ -296,6 +299,15 @@ fn invalid_causes(op: FpOp, a: u64, b: u64, c: u64) -> ([u32; 3], usize) {
 
 /// Executes an A-form arithmetic instruction; see [`Outcome`].
 pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outcome {
+    match fast::arith(op, *fpscr, a, b, c) {
+        Some((value, flags)) => finish_arith(op, fpscr, flags, value, a, b, c),
+        None => arith_outcome_exact(op, fpscr, a, b, c),
+    }
+}
+
+/// [`arith_outcome`] without the host fast path: every result computed by the
+/// exact integer arithmetic. Tests and the benchmark compare the two.
+pub fn arith_outcome_exact(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outcome {
     use FpOp::*;
     if op == Fsel {
         // fsel touches no FPSCR bit.

@@ -160,3 +160,121 @@ fn single_double_conversions_round_trip_denormals() {
     }
     assert_eq!(single_to_double(0x0000_0001), 0x36a0_0000_0000_0000);
 }
+
+#[test]
+fn enabled_underflow_rebiases_exponent_and_flags_exact_results() {
+    // 0 + 2^-1074 with UE: exact, yet UX and FEX are set and the result is
+    // scaled by 2^1536, as qemu-ppc does.
+    let mut f = UE;
+    let o = arith_outcome(FpOp::Fadd, &mut f, 0, 1, 0);
+    assert_eq!(o.value, Some(0x5cd0_0000_0000_0000));
+    assert!(o.trap);
+    assert_eq!(f, FX | FEX | UX | UE | (0x04 << 12));
+}
+
+#[test]
+fn enabled_overflow_rebiases_instead_of_infinity() {
+    let max = 0x7fef_ffff_ffff_ffff;
+    let mut f = OE;
+    let o = arith_outcome(FpOp::Fmul, &mut f, max, 0, TWO);
+    assert_eq!(o.value, Some(max - (1536 << 52) + (1 << 52)));
+    assert!(o.trap);
+    assert_eq!(f & (OX | XX | FEX), OX | FEX);
+}
+
+#[test]
+fn disabled_overflow_gives_infinity_with_ox_xx_fi() {
+    let max = 0x7fef_ffff_ffff_ffff;
+    let mut f = 0;
+    assert_eq!(arith(FpOp::Fmul, &mut f, max, 0, TWO), Some(PINF));
+    assert_eq!(f, FX | OX | XX | FI | (0x05 << 12));
+}
+
+#[test]
+fn single_precision_nan_result_keeps_only_float32_payload() {
+    let mut f = 0;
+    let r = arith(FpOp::Fadds, &mut f, 0x7ff8_0000_0000_0001, ONE, 0);
+    assert_eq!(r, Some(0x7ff8_0000_0000_0000));
+}
+
+#[test]
+fn fres_of_zero_is_half_with_zero_divide() {
+    let mut f = 0;
+    let r = arith(FpOp::Fres, &mut f, 0, 1 << 63, 0);
+    assert_eq!(r, Some(0xbfe0_0000_0000_0000));
+    assert_ne!(f & ZX, 0);
+}
+
+#[test]
+fn fmadd_inf_times_zero_reports_only_vximz_even_with_snan_addend() {
+    let mut f = 0;
+    let r = arith(FpOp::Fmadd, &mut f, PINF, SNAN, 0);
+    assert_eq!(r, Some(SNAN | (1 << 51)));
+    assert_eq!(f & (VXIMZ | VXSNAN), VXIMZ);
+}
+
+#[test]
+fn frsp_rounds_to_single_and_flags_underflow() {
+    let mut f = 0;
+    // Half the smallest single denormal ties to even (zero).
+    assert_eq!(frsp(&mut f, 0x3690_0000_0000_0000), Some(0));
+    assert_eq!(f & (UX | XX | FI), UX | XX | FI);
+}
+
+#[test]
+fn fsel_leaves_fpscr_untouched_and_treats_minus_zero_as_nonnegative() {
+    let mut f = 0x1234_5678 & !RESERVED;
+    let before = f;
+    assert_eq!(arith(FpOp::Fsel, &mut f, 1 << 63, ONE, TWO), Some(TWO));
+    assert_eq!(arith(FpOp::Fsel, &mut f, QNAN_A, ONE, TWO), Some(ONE));
+    assert_eq!(f, before);
+}
+
+/// xorshift64, so the property test needs no dependency.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn fast_path_agrees_with_exact_path_bit_for_bit() {
+    let ops = [
+        FpOp::Fadd,
+        FpOp::Fsub,
+        FpOp::Fmul,
+        FpOp::Fdiv,
+        FpOp::Fadds,
+        FpOp::Fsubs,
+        FpOp::Fmuls,
+        FpOp::Fdivs,
+    ];
+    let mut s = 0x2545_f491_4f6c_dd1d;
+    let mut checked = 0;
+    for i in 0..400_000 {
+        let op = ops[i % ops.len()];
+        // Exponents near 1.0 (fast path) and some far out (exact path).
+        let mut val = |s: &mut u64| {
+            let r = next(s);
+            let exp = if r & 7 == 0 {
+                (r >> 3) & 0x7ff
+            } else {
+                1023 - 64 + ((r >> 3) & 127)
+            };
+            let mut frac = next(s) & ((1 << 52) - 1);
+            if r & 0x30 == 0 {
+                frac &= !((1 << 29) - 1); // single-precision value
+            }
+            (r & (1 << 63)) | (exp << 52) | frac
+        };
+        let (a, b, c) = (val(&mut s), val(&mut s), val(&mut s));
+        let cfg = [0, XE, FX | XX | FI][i % 3];
+        let (mut f1, mut f2) = (cfg, cfg);
+        let fast = arith_outcome(op, &mut f1, a, b, c);
+        let exact = arith_outcome_exact(op, &mut f2, a, b, c);
+        assert_eq!((fast, f1), (exact, f2), "{op:?} {a:016x} {b:016x} {c:016x}");
+        checked += 1;
+    }
+    assert_eq!(checked, 400_000);
+}
