@@ -424,7 +424,7 @@ fn decode_31(w: u32) -> Option<Insn> {
         },
         4 => plain(Op::Tw),
         19 => plain(Op::Mfcr),
-        20 => plain(Op::Lwarx),
+        20 => idx(Op::Lwarx, false),
         23 => idx(Op::Lwz, false),
         55 => idx(Op::Lwz, true),
         87 => idx(Op::Lbz, false),

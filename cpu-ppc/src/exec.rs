@@ -131,11 +131,8 @@ impl Cpu {
                     return Some(Exit::Syscall);
                 }
                 Err(e) => {
-                    // The faulting instruction did not retire; `sc` did.
-                    if e != Exception::Syscall {
-                        self.now_ns -= ns;
-                        self.icount -= 1;
-                    }
+                    // The faulting instruction still costs its time slot, so an
+                    // exception loop cannot stall virtual time.
                     return self.raise(e, ea);
                 }
             }
@@ -1065,3 +1062,7 @@ impl Cpu {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "exec_tests.rs"]
+mod tests;

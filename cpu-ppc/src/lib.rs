@@ -23,9 +23,9 @@ pub mod fpu;
 pub mod mmu;
 pub mod ram;
 pub mod spr;
-pub mod timebase;
 #[cfg(test)]
 mod testutil;
+pub mod timebase;
 pub mod tlb;
 pub mod translate;
 

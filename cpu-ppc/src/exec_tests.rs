@@ -1,0 +1,367 @@
+//! Instruction-family tests of the executor, assembled with binutils at test time.
+
+use crate::exceptions::{Exception, PROGRAM_FP, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
+use crate::testutil::{run_to_sc, system, user, TestBus};
+use crate::{msr, xer, Cpu, CpuConfig, Exit, Pin};
+
+#[test]
+fn user_sc_exits_with_nip_after_it() {
+    let (mut cpu, mut bus) = user("li r0,1\n li r3,42\n sc\n nop");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[0], cpu.gpr[3], cpu.nip), (1, 42, 0x100c));
+}
+
+#[test]
+fn addo_dot_sets_ov_so_and_cr0() {
+    let (mut cpu, mut bus) =
+        user("lis r4,0x7fff\n ori r4,r4,0xffff\n li r5,1\n addo. r3,r4,r5\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 0x8000_0000);
+    assert_eq!(cpu.xer & (xer::SO | xer::OV), xer::SO | xer::OV);
+    assert_eq!(cpu.cr_field(0), 0b1001); // LT | SO
+}
+
+#[test]
+fn carry_chain_adds_64_bit_values() {
+    // 0x00000001_FFFFFFFF + 0x00000000_00000001 = 0x00000002_00000000
+    let (mut cpu, mut bus) =
+        user("li r4,-1\n li r5,1\n addc r6,r4,r5\n li r7,1\n li r8,0\n adde r9,r7,r8\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[6], cpu.gpr[9]), (0, 2));
+    assert_eq!(cpu.xer & xer::CA, 0);
+}
+
+#[test]
+fn subfc_sets_carry_when_no_borrow() {
+    let (mut cpu, mut bus) = user("li r4,3\n li r5,5\n subfc r3,r4,r5\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 2);
+    assert_ne!(cpu.xer & xer::CA, 0);
+}
+
+#[test]
+fn divw_overflow_and_divide_by_zero_set_ov() {
+    let (mut cpu, mut bus) = user("li r4,7\n li r5,0\n divwo r3,r4,r5\n mfxer r6\n li r7,-7\n li r8,2\n divw r9,r7,r8\n divwu r10,r7,r8\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[6] & (xer::SO | xer::OV), xer::SO | xer::OV);
+    assert_eq!(cpu.gpr[9], -3i32 as u32);
+    assert_eq!(cpu.gpr[10], 0x7FFF_FFFC);
+}
+
+#[test]
+fn multiply_high_and_overflow() {
+    let (mut cpu, mut bus) = user("li r4,-2\n li r5,3\n mulhw r6,r4,r5\n mulhwu r7,r4,r5\n lis r8,0x1000\n mullwo r9,r8,r8\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[6], u32::MAX);
+    assert_eq!(cpu.gpr[7], 2);
+    assert_eq!(cpu.gpr[9], 0);
+    assert_ne!(cpu.xer & xer::OV, 0);
+}
+
+#[test]
+fn shifts_and_srawi_carry() {
+    let (mut cpu, mut bus) = user("li r4,-5\n srawi r3,r4,1\n mfxer r5\n li r6,33\n slw r7,r4,r6\n li r6,4\n srw r8,r4,r6\n sraw r9,r4,r6\n cntlzw r10,r6\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], -3i32 as u32);
+    assert_ne!(cpu.gpr[5] & xer::CA, 0);
+    assert_eq!(cpu.gpr[7], 0);
+    assert_eq!(cpu.gpr[8], 0x0FFF_FFFF);
+    assert_eq!(cpu.gpr[9], u32::MAX);
+    assert_eq!(cpu.gpr[10], 29);
+}
+
+#[test]
+fn rotates_insert_and_mask() {
+    let (mut cpu, mut bus) = user("lis r4,0x1234\n ori r4,r4,0x5678\n rlwinm r3,r4,8,0,31\n li r5,-1\n rlwimi r5,r4,0,16,23\n li r6,4\n rlwnm r7,r4,r6,28,31\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 0x3456_7812);
+    assert_eq!(cpu.gpr[5], 0xFFFF_56FF);
+    assert_eq!(cpu.gpr[7], 0x1);
+}
+
+#[test]
+fn compares_and_cr_logic() {
+    let (mut cpu, mut bus) = user("li r4,-1\n li r5,1\n cmpw cr1,r4,r5\n cmplw cr2,r4,r5\n crand 0,4,9\n cror 1,5,9\n mcrf cr7,cr1\n mfcr r3\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.cr_field(1), 0b1000);
+    assert_eq!(cpu.cr_field(2), 0b0100);
+    assert_eq!(cpu.cr_field(0) >> 2, 0b11); // LT = LT1 & GT2, GT = GT1 | GT2
+    assert_eq!(cpu.cr_field(7), 0b1000);
+    assert_eq!(cpu.gpr[3], cpu.cr);
+}
+
+#[test]
+fn bdnz_loop_counts_and_links() {
+    let (mut cpu, mut bus) =
+        user("li r3,0\n li r4,10\n mtctr r4\n1: addi r3,r3,1\n bdnz 1b\n bl 2f\n2: mflr r5\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.ctr), (10, 0));
+    assert_eq!(cpu.gpr[5], 0x1018);
+}
+
+#[test]
+fn blr_and_bctrl_take_register_targets() {
+    let (mut cpu, mut bus) = user(
+        "bl 1f\n li r3,1\n sc\n1: mflr r6\n lis r7,0\n ori r7,r7,0x1024\n mtctr r7\n bctrl\n sc\n li r3,9\n blr",
+    );
+    // 0x1024 is `li r3,9; blr`, which returns to the `sc` after bctrl.
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[6], 0x1004);
+    assert_eq!(cpu.gpr[3], 9);
+    assert_eq!(cpu.nip, 0x1024);
+}
+
+#[test]
+fn loads_stores_with_update_and_index() {
+    let (mut cpu, mut bus) = user(
+        "lis r4,0\n ori r4,r4,0x8000\n lis r5,0x8081\n ori r5,r5,0x8283\n stwu r5,4(r4)\n lbz r6,1(r4)\n lha r7,0(r4)\n li r8,2\n lhzx r9,r4,r8\n sthux r5,r4,r8\n li r11,0\n lwz r10,0x7ffc(r11)\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[4], 0x8006);
+    assert_eq!(cpu.gpr[6], 0x81);
+    assert_eq!(cpu.gpr[7], 0xFFFF_8081);
+    assert_eq!(cpu.gpr[9], 0x8283);
+    assert_eq!(cpu.gpr[10], 0);
+}
+
+#[test]
+fn byte_reversed_and_misaligned_cross_page() {
+    let (mut cpu, mut bus) = user(
+        "lis r5,0x1122\n ori r5,r5,0x3344\n li r4,0x2ffe\n stw r5,0(r4)\n lwbrx r6,0,r4\n sthbrx r5,0,r4\n lhz r7,0(r4)\n lwz r8,0(r4)\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(bus.ram.as_slice()[0x2ffe..0x3002], [0x44, 0x33, 0x33, 0x44]);
+    assert_eq!(cpu.gpr[6], 0x4433_2211);
+    assert_eq!(cpu.gpr[7], 0x4433);
+    assert_eq!(cpu.gpr[8], 0x4433_3344);
+}
+
+#[test]
+fn load_store_multiple_and_string() {
+    let (mut cpu, mut bus) = user(
+        "li r29,1\n li r30,2\n li r31,3\n li r4,0x4000\n stmw r29,0(r4)\n li r29,0\n li r30,0\n li r31,0\n lmw r29,0(r4)\n lswi r5,r4,7\n li r9,5\n mtxer r9\n li r10,0x5000\n stswx r5,r10,r0\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(&cpu.gpr[29..32], &[1, 2, 3]);
+    assert_eq!(cpu.gpr[5], 1);
+    assert_eq!(cpu.gpr[6], 0x0000_0000);
+    assert_eq!(bus.ram.as_slice()[0x5000..0x5006], [0, 0, 0, 1, 0, 0]);
+}
+
+#[test]
+fn lwarx_stwcx_succeeds_once_per_reservation() {
+    let (mut cpu, mut bus) = user(
+        "li r4,0x4000\n lwarx r5,0,r4\n addi r5,r5,1\n stwcx. r5,0,r4\n mfcr r6\n stwcx. r5,0,r4\n mfcr r7\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[6] >> 28, 0b0010);
+    assert_eq!(cpu.gpr[7] >> 28, 0b0000);
+    assert_eq!(bus.ram.read_u32(0x4000), Some(1));
+}
+
+#[test]
+fn dcbz_clears_the_aligned_32_byte_line() {
+    let (mut cpu, mut bus) = user("li r4,0x4010\n dcbz 0,r4\n sc");
+    bus.ram.fill(0x3ff0, 0x60, 0xAA);
+    run_to_sc(&mut cpu, &mut bus);
+    let m = bus.ram.as_slice();
+    assert_eq!(m[0x3fff], 0xAA);
+    assert!(m[0x4000..0x4020].iter().all(|&b| b == 0));
+    assert_eq!(m[0x4020], 0xAA);
+}
+
+#[test]
+fn self_modifying_store_invalidates_translated_code() {
+    // The loop body `li r3,1` is rewritten to `li r3,2` after the first pass.
+    let (mut cpu, mut bus) = user(
+        "li r6,0\n lis r7,0x3860\n ori r7,r7,2\n1: li r3,1\n addi r6,r6,1\n cmpwi r6,2\n beq 2f\n stw r7,0x100c(0)\n b 1b\n2: sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 2);
+}
+
+#[test]
+fn dma_write_to_code_page_invalidates_block() {
+    let (mut cpu, mut bus) = user("li r3,1\n sc");
+    run_to_sc(&mut cpu, &mut bus);
+    bus.ram.write_u32(0x1000, 0x3860_0005); // li r3,5 via the GuestRam API
+    cpu.nip = 0x1000;
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 5);
+}
+
+#[test]
+fn trap_in_user_mode_stops_with_program_trap() {
+    let (mut cpu, mut bus) = user("li r3,1\n twi 4,r3,1\n sc");
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
+    assert_eq!(
+        cpu.user_fault,
+        Some(Exception::Program { srr1: PROGRAM_TRAP })
+    );
+    assert_eq!(cpu.nip, 0x1004);
+}
+
+#[test]
+fn privileged_instruction_in_problem_state_sets_srr1_priv() {
+    let (mut cpu, mut bus) = system("mfmsr r3");
+    cpu.msr |= msr::PR;
+    cpu.run(&mut bus, 100);
+    assert_eq!(cpu.srr0, 0x1000);
+    assert_eq!(cpu.srr1 & 0xFFFF_0000, PROGRAM_PRIV);
+    assert_eq!(cpu.srr1 & msr::PR, msr::PR);
+    assert!(cpu.nip >= 0x700 && cpu.nip < 0x800, "nip {:#x}", cpu.nip);
+}
+
+#[test]
+fn illegal_instruction_goes_to_0x700_with_srr1_illegal() {
+    let (mut cpu, mut bus) = system(".long 0");
+    cpu.run(&mut bus, 10);
+    assert_eq!(
+        (cpu.srr0, cpu.srr1 & 0xFFFF_0000),
+        (0x1000, PROGRAM_ILLEGAL)
+    );
+    assert_eq!(cpu.nip & !0xFF, 0x700);
+}
+
+#[test]
+fn system_call_saves_next_address_and_rfi_returns() {
+    let (mut cpu, mut bus) = system("li r3,1\n sc\n li r4,2\n b .");
+    // Handler at 0xC00: r5 = 3; rfi.
+    bus.load_words(0xC00, &crate::testutil::asm("li r5,3\n rfi"));
+    cpu.msr |= msr::EE;
+    cpu.run(&mut bus, 200);
+    assert_eq!((cpu.gpr[3], cpu.gpr[4], cpu.gpr[5]), (1, 2, 3));
+    assert_eq!(cpu.srr0, 0x1008);
+    assert_eq!(cpu.msr & msr::EE, msr::EE);
+}
+
+#[test]
+fn fp_unavailable_when_msr_fp_clear() {
+    let (mut cpu, mut bus) = system("lfd f1,0(r0)");
+    cpu.msr &= !msr::FP;
+    cpu.run(&mut bus, 10);
+    assert_eq!((cpu.srr0, cpu.nip), (0x1000, 0x800));
+}
+
+#[test]
+fn fp_add_and_record_copies_fpscr_to_cr1() {
+    let (mut cpu, mut bus) = user(
+        "li r4,0x4000\n lfd f1,0(r4)\n lfd f2,8(r4)\n fadd. f3,f1,f2\n stfd f3,16(r4)\n fdiv f4,f1,f5\n mffs f6\n stfs f1,24(r4)\n sc",
+    );
+    bus.ram.write(0x4000, &1.5f64.to_bits().to_be_bytes());
+    bus.ram.write(0x4008, &2.25f64.to_bits().to_be_bytes());
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(f64::from_bits(cpu.fpr[3]), 3.75);
+    assert_eq!(bus.ram.read_u32(0x4018), Some(1.5f32.to_bits()));
+    // 1.5 / 0 sets ZX and FX.
+    assert_ne!(cpu.fpscr & crate::fpu::fpscr::ZX, 0);
+    assert_eq!(cpu.fpr[6] as u32, cpu.fpscr);
+}
+
+#[test]
+fn enabled_fp_exception_traps_in_user_mode() {
+    let (mut cpu, mut bus) = user("mtfsb1 27\n fdiv f3,f1,f2\n sc"); // ZE on, 0/0? use 1/0
+    cpu.fpr[1] = 1.0f64.to_bits();
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
+    assert_eq!(
+        cpu.user_fault,
+        Some(Exception::Program { srr1: PROGRAM_FP })
+    );
+}
+
+#[test]
+fn mmio_access_goes_to_bus() {
+    let (mut cpu, mut bus) =
+        system("lis r4,0xf300\n lwz r3,0x20(r4)\n li r5,7\n stb r5,0x21(r4)\n b .");
+    bus.mmio_value = 0xCAFE_F00D;
+    cpu.run(&mut bus, 100);
+    assert_eq!(cpu.gpr[3], 0xCAFE_F00D);
+    assert_eq!(bus.reads, vec![(0xF300_0020, 4)]);
+    assert_eq!(bus.writes, vec![(0xF300_0021, 1, 7)]);
+}
+
+#[test]
+fn external_interrupt_taken_after_mtmsr_enables_ee() {
+    let (mut cpu, mut bus) = system("lis r3,0\n ori r3,r3,0x8000\n mtmsr r3\n li r4,1\n b .");
+    bus.pins = Some(1 << Pin::Int as u32);
+    cpu.run(&mut bus, 1000);
+    assert_eq!(cpu.srr0, 0x100c);
+    assert_eq!(cpu.gpr[4], 0);
+    assert_eq!(cpu.msr & msr::EE, 0);
+}
+
+#[test]
+fn decrementer_fires_on_time_to_the_instruction() {
+    // 1 tick per 10 ns instruction: DEC = 5 underflows after 6 instructions.
+    let mut cfg = CpuConfig::default();
+    cfg.tb_freq = 100_000_000;
+    let mut bus = TestBus::new(1 << 20);
+    bus.load_words(0x900, &[0x4800_0000]); // b .
+    bus.load_words(
+        0x1000,
+        &crate::testutil::asm("li r3,5\n mtdec r3\n1: addi r4,r4,1\n b 1b"),
+    );
+    let mut cpu = Cpu::new(cfg);
+    cpu.msr = msr::ME | msr::EE;
+    cpu.nip = 0x1000;
+    cpu.run(&mut bus, 10_000);
+    let fired_at = cpu.srr0;
+    // DEC was written at the end of instruction 2 (t = 20 ns); it hits -1 at 80 ns,
+    // after 8 instructions: li, mtdec, then 6 of the loop (3 addi + 3 b).
+    assert_eq!(cpu.gpr[4], 3);
+    assert_eq!(fired_at, 0x1008);
+}
+
+#[test]
+fn hreset_pin_restores_reset_state() {
+    let mut cpu = Cpu::new(CpuConfig::default());
+    assert_eq!(
+        (cpu.nip, cpu.msr, cpu.pvr),
+        (0xFFF0_0100, msr::IP, 0x0008_0301)
+    );
+    assert_eq!(cpu.decrementer(), u32::MAX);
+    cpu.gpr[1] = 5;
+    cpu.set_pin(Pin::Hreset, true);
+    assert_eq!(cpu.gpr[1], 0);
+}
+
+#[test]
+fn rom_code_is_fetched_through_the_bus() {
+    let mut bus = TestBus::new(1 << 16);
+    bus.mmio_value = 0x6000_0000; // every ROM word reads as nop
+    let mut cpu = Cpu::new(CpuConfig::default());
+    cpu.run(&mut bus, 50);
+    assert!(bus.reads.iter().all(|&(pa, s)| pa >= 0xFFF0_0100 && s == 4));
+    assert_eq!(cpu.nip, 0xFFF0_0100 + 4 * 5);
+}
+
+#[test]
+fn stop_request_ends_the_slice() {
+    let (mut cpu, mut bus) = system("b .");
+    bus.stop = true;
+    assert_eq!(cpu.run(&mut bus, 1000), Exit::Stop);
+}
+
+#[test]
+fn lwarx_misaligned_raises_alignment_with_dar() {
+    let (mut cpu, mut bus) = system("li r4,0x4002\n lwarx r5,0,r4");
+    cpu.run(&mut bus, 100);
+    assert_eq!((cpu.srr0, cpu.dar), (0x1004, 0x4002));
+    assert_eq!(cpu.dsisr, (5 << 5) | 0);
+    assert_eq!(cpu.nip & !0xFF, 0x600);
+}
+
+#[test]
+fn mftb_and_spr_access() {
+    let (mut cpu, mut bus) =
+        user("mftb r3\n nop\n mftb r4\n li r5,9\n mtctr r5\n mfctr r6\n mfspr r7,287\n sc");
+    // PVR is privileged: user mode stops there.
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
+    assert_eq!(
+        cpu.user_fault,
+        Some(Exception::Program { srr1: PROGRAM_PRIV })
+    );
+    assert!(cpu.gpr[4] >= cpu.gpr[3]);
+    assert_eq!(cpu.gpr[6], 9);
+    assert_eq!(cpu.nip, 0x1018);
+}
