@@ -591,7 +591,8 @@ pub enum DisplayKind {
 pub struct Config {
     pub machine: MachineSpec,
     pub ram_size: u64,
-    /// Resolved firmware ELF (see `firmware.rs`).
+    /// Resolved firmware ELF (see `firmware.rs`); empty only for `-M none`,
+    /// which never reaches `glue`.
     pub firmware: PathBuf,
     pub kernel: Option<PathBuf>,
     pub initrd: Option<PathBuf>,
@@ -658,15 +659,23 @@ pub fn default_snapshot_dir(env: &HostEnv) -> PathBuf {
 pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
     let machine = parse_machine(args.machine.as_deref().unwrap_or("g3beige"))?;
     if machine.name == "help" || machine.name == "?" {
-        return Ok(Action::Print(crate::glue::machine_help()));
+        let mut help = crate::glue::machine_help();
+        help += &format!(
+            "{:<20} empty machine (no CPU; monitor and snapshots only)\n",
+            "none"
+        );
+        return Ok(Action::Print(help));
     }
+    let is_none = machine.name == crate::none_machine::NAME;
     let types = crate::glue::machine_types();
-    let Some(mtype) = types.iter().find(|t| t.name == machine.name) else {
+    let mtype = types.iter().find(|t| t.name == machine.name);
+    if mtype.is_none() && !is_none {
         return Err(invalid(format!(
             "unknown machine type '{}' (beige -M help lists them)",
             machine.name
         )));
-    };
+    }
+    let max_ram_mib = mtype.map_or(2047, |t| t.max_ram_mib);
     let log = match args.log.as_deref() {
         Some("help") | Some("?") => return Ok(Action::Print(crate::logging::help_text())),
         Some(items) => crate::logging::parse_items(items)?,
@@ -676,11 +685,11 @@ pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
         Some(m) => parse_mem_size(m)?,
         None => DEFAULT_RAM_MIB << 20,
     };
-    if ram_size > mtype.max_ram_mib << 20 {
+    if ram_size > max_ram_mib << 20 {
         return Err(invalid(format!(
             "Too much memory for this machine: {} MB, maximum {} MB",
             ram_size >> 20,
-            mtype.max_ram_mib
+            max_ram_mib
         )));
     }
     if args.initrd.is_some() && args.kernel.is_none() {
@@ -757,13 +766,17 @@ pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
     if let Some(tag) = &args.loadvm {
         crate::snapshot::check_tag(tag).map_err(|e| invalid(format!("-loadvm: {e}")))?;
     }
-    let firmware = crate::firmware::find(&crate::firmware::Search {
-        bios: args.bios.clone(),
-        dirs: args.firmware_dirs.clone(),
-        env_dir: env.firmware_env_dir.clone(),
-        system: env.system_firmware.clone(),
-    })
-    .map_err(|e| invalid(e.to_string()))?;
+    let firmware = if is_none {
+        PathBuf::new()
+    } else {
+        crate::firmware::find(&crate::firmware::Search {
+            bios: args.bios.clone(),
+            dirs: args.firmware_dirs.clone(),
+            env_dir: env.firmware_env_dir.clone(),
+            system: env.system_firmware.clone(),
+        })
+        .map_err(|e| invalid(e.to_string()))?
+    };
     let snapshot_dir = args
         .snapshot_dir
         .clone()
@@ -955,6 +968,25 @@ mod tests {
         );
         let err = parse_machine("g3beige,foo=bar").unwrap_err().to_string();
         assert!(err.contains("unknown option 'foo'"), "{err}");
+    }
+
+    #[test]
+    fn none_machine_needs_no_firmware() {
+        let mut full = vec!["beige", "-M", "none", "-bios", "/nonexistent"];
+        let env = HostEnv {
+            now_unix: 0,
+            local_offset_s: 0,
+            firmware_env_dir: None,
+            system_firmware: vec![],
+            xdg_data_home: None,
+            home: None,
+        };
+        let Ok(Action::Run(c)) = parse(&os(&full), &env) else {
+            panic!("-M none refused")
+        };
+        assert_eq!(c.firmware, PathBuf::new());
+        full[2] = "g3beige";
+        assert!(parse(&os(&full), &env).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod glue;
 pub mod logging;
 pub mod monitor;
 pub mod mux;
+pub mod none_machine;
 pub mod screendump;
 pub mod session;
 pub mod snapshot;
@@ -79,7 +80,11 @@ pub fn run_main(args: Vec<OsString>) -> i32 {
 
 fn run_config(cfg: &Config) -> Result<i32, String> {
     logging::init(&cfg.log, cfg.log_file.as_deref())?;
-    let vm = glue::build_vm(cfg).map_err(|e| e.to_string())?;
+    let vm: Box<dyn vm::Vm> = if cfg.machine.name == none_machine::NAME {
+        Box::new(none_machine::NoneVm::new())
+    } else {
+        glue::build_vm(cfg).map_err(|e| e.to_string())?
+    };
     if let Some(path) = &cfg.dump_vmstate {
         let mut f = std::fs::File::create(path)
             .map_err(|e| format!("-dump-vmstate {}: {e}", path.display()))?;
