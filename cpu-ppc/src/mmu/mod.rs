@@ -127,6 +127,26 @@ pub fn translate(
     )
 }
 
+/// [`translate`] without side effects, for debuggers and logs (QEMU's
+/// `get_phys_page_debug`): the same answer, but the PTE R and C bits are left as
+/// they are.
+pub fn translate_debug(
+    regs: &MmuRegs,
+    ea: u32,
+    access: Access,
+    msr_pr: bool,
+    mem: &mut impl PteMem,
+) -> Result<Translation, Fault> {
+    struct ReadOnly<'a, M>(&'a mut M);
+    impl<M: PteMem> PteMem for ReadOnly<'_, M> {
+        fn read_u32(&mut self, pa: u32) -> u32 {
+            self.0.read_u32(pa)
+        }
+        fn write_u32(&mut self, _pa: u32, _v: u32) {}
+    }
+    translate(regs, ea, access, msr_pr, &mut ReadOnly(mem))
+}
+
 /// The fault for a protection violation of `access` (page or BAT).
 pub(crate) fn protection_fault(access: Access) -> Fault {
     match access {
@@ -285,6 +305,25 @@ mod tests {
 
         assert_eq!(t.pa, 0x0123_4568);
         assert!(t.writable);
+    }
+
+    #[test]
+    fn debug_translation_gives_the_same_answer_without_touching_r_or_c() {
+        let regs = regs_with_segment(VSID);
+        let mut mem = FakeMem::default();
+        mem.install_pte(SDR1, VSID, 0x1000_7000, 0x0066_6000, 2, PRIMARY0);
+
+        let t = translate_debug(&regs, 0x1000_7008, Access::Store, false, &mut mem);
+        let miss = translate_debug(&regs, 0x1000_8000, Access::Load, false, &mut mem);
+
+        assert_eq!(t.map(|t| t.pa), Ok(0x0066_6008));
+        assert_eq!(
+            miss,
+            Err(Fault::Dsi {
+                dsisr: cause::NOT_FOUND
+            })
+        );
+        assert!(mem.writes.is_empty());
     }
 
     #[test]
