@@ -155,32 +155,34 @@ impl Elf {
     }
 }
 
+/// A minimal ELF for tests: header, one PT_LOAD program header, `code` at
+/// file offset 0x54 loaded at 0x1000_0054 (the entry point).
+#[cfg(test)]
+pub(crate) fn tiny_elf(code: &[u8], memsz: u32) -> Vec<u8> {
+    let mut f = vec![0u8; EHDR_SIZE + PHDR_SIZE];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[EI_CLASS] = ELFCLASS32;
+    f[EI_DATA] = ELFDATA2MSB;
+    f[6] = 1;
+    f[16..18].copy_from_slice(&ET_EXEC.to_be_bytes());
+    f[18..20].copy_from_slice(&EM_PPC.to_be_bytes());
+    f[24..28].copy_from_slice(&0x1000_0054u32.to_be_bytes());
+    f[28..32].copy_from_slice(&(EHDR_SIZE as u32).to_be_bytes());
+    f[42..44].copy_from_slice(&(PHDR_SIZE as u16).to_be_bytes());
+    f[44..46].copy_from_slice(&1u16.to_be_bytes());
+    let ph = EHDR_SIZE;
+    f[ph..ph + 4].copy_from_slice(&PT_LOAD.to_be_bytes());
+    f[ph + 4..ph + 8].copy_from_slice(&0x54u32.to_be_bytes());
+    f[ph + 8..ph + 12].copy_from_slice(&0x1000_0054u32.to_be_bytes());
+    f[ph + 16..ph + 20].copy_from_slice(&(code.len() as u32).to_be_bytes());
+    f[ph + 20..ph + 24].copy_from_slice(&memsz.to_be_bytes());
+    f.extend_from_slice(code);
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A minimal ELF: header, one PT_LOAD program header, `code` at offset 0x54.
-    fn tiny_elf(code: &[u8], memsz: u32) -> Vec<u8> {
-        let mut f = vec![0u8; EHDR_SIZE + PHDR_SIZE];
-        f[..4].copy_from_slice(b"\x7fELF");
-        f[EI_CLASS] = ELFCLASS32;
-        f[EI_DATA] = ELFDATA2MSB;
-        f[6] = 1;
-        f[16..18].copy_from_slice(&ET_EXEC.to_be_bytes());
-        f[18..20].copy_from_slice(&EM_PPC.to_be_bytes());
-        f[24..28].copy_from_slice(&0x1000_0054u32.to_be_bytes());
-        f[28..32].copy_from_slice(&(EHDR_SIZE as u32).to_be_bytes());
-        f[42..44].copy_from_slice(&(PHDR_SIZE as u16).to_be_bytes());
-        f[44..46].copy_from_slice(&1u16.to_be_bytes());
-        let ph = EHDR_SIZE;
-        f[ph..ph + 4].copy_from_slice(&PT_LOAD.to_be_bytes());
-        f[ph + 4..ph + 8].copy_from_slice(&0x54u32.to_be_bytes());
-        f[ph + 8..ph + 12].copy_from_slice(&0x1000_0054u32.to_be_bytes());
-        f[ph + 16..ph + 20].copy_from_slice(&(code.len() as u32).to_be_bytes());
-        f[ph + 20..ph + 24].copy_from_slice(&memsz.to_be_bytes());
-        f.extend_from_slice(code);
-        f
-    }
 
     #[test]
     fn parses_entry_and_load_segment_with_bss() {

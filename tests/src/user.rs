@@ -173,7 +173,8 @@ impl Process {
         // Slices only bound how long we go without checking the limit.
         const SLICE: u64 = 50_000_000;
         loop {
-            let until = self.cpu.now_ns().saturating_add(SLICE);
+            let left = limit.saturating_sub(self.cpu.icount).saturating_add(1);
+            let until = self.cpu.now_ns().saturating_add(SLICE.min(left));
             let exit = self.cpu.run(&mut self.bus, until);
             let nip = self.cpu.nip;
             if let Some((kind, addr, size)) = self.bus.bad {
@@ -319,6 +320,155 @@ mod tests {
         assert_eq!(word(&ram, sp + 20), AT_PAGESZ);
         assert_eq!(word(&ram, sp + 24), 4096);
         assert_eq!(word(&ram, sp + 32), 0x1000_0000, "AT_ENTRY");
+    }
+
+    /// Hand-encoded PowerPC instructions, so these tests need no toolchain.
+    fn li(rd: u32, imm: i16) -> u32 {
+        0x3800_0000 | rd << 21 | imm as u16 as u32
+    }
+    fn lis(rd: u32, imm: u16) -> u32 {
+        0x3c00_0000 | rd << 21 | imm as u32
+    }
+    fn ori(ra: u32, rs: u32, imm: u16) -> u32 {
+        0x6000_0000 | rs << 21 | ra << 16 | imm as u32
+    }
+    const SC: u32 = 0x4400_0002;
+    /// mfcr r3
+    const MFCR_R3: u32 = 0x7c60_0026;
+
+    /// A program of `insns` followed by `data`; `data` starts at the
+    /// returned address.
+    fn program(insns: &[u32], data: &[u8]) -> (Vec<u8>, u32) {
+        let mut code: Vec<u8> = insns.iter().flat_map(|i| i.to_be_bytes()).collect();
+        let data_addr = 0x1000_0054 + code.len() as u32;
+        code.extend_from_slice(data);
+        let len = code.len() as u32;
+        (crate::elf::tiny_elf(&code, len), data_addr)
+    }
+
+    /// write(fd, data_addr, len) then exit_group(r3 of the write).
+    fn write_then_exit(fd: i16, len: i16) -> Vec<u8> {
+        let addr = 0x1000_0054 + 9 * 4;
+        let (file, data) = program(
+            &[
+                li(0, SYS_WRITE as i16),
+                li(3, fd),
+                lis(4, (addr >> 16) as u16),
+                ori(4, 4, addr as u16),
+                li(5, len),
+                SC,
+                li(0, SYS_EXIT_GROUP as i16),
+                SC,
+                0, // padding so data sits at entry + 9 words
+            ],
+            b"hello\n",
+        );
+        assert_eq!(data, addr);
+        file
+    }
+
+    #[test]
+    fn write_reaches_stdout_and_exit_code_is_kept() {
+        let out = run(&write_then_exit(1, 6), 1000).unwrap();
+
+        assert_eq!(out.stdout, b"hello\n");
+        // exit_group's argument is write's result: 6 bytes.
+        assert_eq!(out.exit_code, 6);
+        assert!(out.instructions >= 8, "{} instructions", out.instructions);
+    }
+
+    #[test]
+    fn write_to_bad_fd_returns_ebadf_with_cr0_so() {
+        let (file, _) = program(
+            &[
+                li(0, SYS_WRITE as i16),
+                li(3, 42),
+                li(4, 0),
+                li(5, 1),
+                SC,
+                MFCR_R3,
+            ],
+            &[],
+        );
+        let mut p = Process::load(&file, &["t"]).unwrap();
+
+        // Step to the syscall, let the shim answer, then run mfcr.
+        let exit = p.cpu.run(&mut p.bus, 1000);
+        assert_eq!(exit, Exit::Syscall);
+        assert_eq!(p.syscall().unwrap(), None);
+
+        assert_eq!(p.cpu.gpr[3], EBADF);
+        assert_ne!(p.cpu.cr & CR0_SO, 0);
+    }
+
+    #[test]
+    fn unknown_syscall_is_a_clear_error() {
+        let (file, _) = program(&[li(0, 999), SC], &[]);
+
+        let err = run(&file, 1000).unwrap_err();
+
+        assert!(
+            matches!(
+                err,
+                RunError::UnsupportedSyscall {
+                    nr: 999,
+                    nip: 0x1000_0058
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn brk_grows_within_the_heap_and_refuses_below_the_image() {
+        let (file, _) = program(&[li(0, SYS_BRK as i16), li(3, 0), SC], &[]);
+        let mut p = Process::load(&file, &["t"]).unwrap();
+        let start = p.brk;
+
+        p.cpu.gpr[3] = start + 0x2000;
+        p.cpu.gpr[0] = SYS_BRK;
+        p.syscall().unwrap();
+        let grown = p.cpu.gpr[3];
+        p.cpu.gpr[3] = 0x100;
+        p.cpu.gpr[0] = SYS_BRK;
+        p.syscall().unwrap();
+
+        assert_eq!(grown, start + 0x2000);
+        assert_eq!(
+            p.cpu.gpr[3],
+            start + 0x2000,
+            "a refused brk returns the old break"
+        );
+    }
+
+    #[test]
+    fn runaway_program_hits_the_instruction_limit() {
+        // b . (branch to self)
+        let (file, _) = program(&[0x4800_0000], &[]);
+
+        let err = run(&file, 100_000).unwrap_err();
+
+        assert!(matches!(err, RunError::TooLong { limit: 100_000 }), "{err}");
+    }
+
+    #[test]
+    fn access_outside_ram_stops_with_the_address() {
+        // lis r4, 0xf000; lwz r3, 0(r4)
+        let (file, _) = program(&[lis(4, 0xf000), 0x8064_0000], &[]);
+
+        let err = run(&file, 1000).unwrap_err();
+
+        assert!(
+            matches!(
+                err,
+                RunError::BadAccess {
+                    addr: 0xf000_0000,
+                    size: 4,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
