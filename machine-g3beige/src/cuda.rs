@@ -1397,4 +1397,21 @@ mod tests {
         );
         assert!(linux.unsolicited.is_empty());
     }
+
+    #[test]
+    fn system_reset_keeps_the_clock_and_resets_bus_and_autopoll() {
+        let mut g = Guest::new(Cuda::new(1_000));
+        g.ob_init();
+        g.ob_request(PKT_CUDA, &[CMD_AUTOPOLL, 1]);
+        g.ob_request(PKT_ADB, &[0x2b, 0x28, 0xfe]);
+        let clock = g.cuda.rtc_seconds(g.now);
+
+        g.cuda.reset(g.now);
+
+        assert_eq!(g.cuda.rtc_seconds(g.now), clock);
+        assert!(!g.cuda.autopoll);
+        assert_eq!(g.cuda.adb.keyboard.address, adb::KEYBOARD_ADDRESS);
+        assert_eq!(g.cuda.in_len, 0);
+        assert!(!g.cuda.irq());
+    }
 }
