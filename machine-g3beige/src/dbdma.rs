@@ -708,6 +708,25 @@ mod tests {
     }
 
     #[test]
+    fn random_registers_and_descriptors_never_panic() {
+        let mut ram = Ram(vec![0; 0x1000]);
+        crate::pci::random_mmio(5, 4096, 0x1000, |_, off, _, v| {
+            ram.write(off & !3, &v.to_le_bytes());
+        });
+        let mut d = Dbdma::new();
+        crate::pci::random_mmio(6, 20_000, 0x1000, |w, off, size, v| {
+            if w {
+                d.write(off, size, v);
+            } else {
+                d.read(off, size);
+            }
+            d.run(&mut ram);
+            d.complete_io((v as usize) % 40, v as u16, &mut ram);
+        });
+        let _ = d.take_irq_pulses();
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut d = Dbdma::new();
         savevm::testing::assert_mutated_roundtrip(&mut d, |d| {

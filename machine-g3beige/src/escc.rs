@@ -736,6 +736,21 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_never_panics() {
+        let mut e = Escc::new();
+        crate::pci::random_mmio(4, 50_000, WINDOW_SIZE, |w, off, size, v| {
+            if w {
+                e.write(off, size, v);
+            } else {
+                e.read(off, size);
+            }
+            e.receive((v >> 9) as usize & 1, &[v as u8]);
+        });
+        let _ = (e.irq(CHN_A), e.take_output(CHN_B));
+        assert!(usize::from(e.chn[CHN_A].rx_count) <= RX_FIFO_DEPTH);
+    }
+
+    #[test]
     fn polled_transmit_reaches_host_and_keeps_tx_empty() {
         let mut e = Escc::new();
         openbios_init(&mut e);

@@ -394,6 +394,19 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_never_panics() {
+        let mut f = FwCfg::default();
+        crate::pci::random_mmio(3, 20_000, 4, |w, off, size, v| {
+            if w {
+                f.write(off, size, v);
+            } else {
+                f.read(off, size);
+            }
+        });
+        assert_eq!(item(&mut f, FW_CFG_SIGNATURE, 4), b"QEMU");
+    }
+
+    #[test]
     fn signature_and_id_satisfy_openbios() {
         let mut f = FwCfg::new(&FwCfgSetup::default());
         assert_eq!(item(&mut f, FW_CFG_SIGNATURE, 4), b"QEMU");

@@ -270,6 +270,20 @@ mod tests {
     }
 
     #[test]
+    fn random_config_traffic_never_panics() {
+        let mut g = Grackle::new(true);
+        crate::pci::random_mmio(2, 20_000, 0x1000, |w, off, size, v| {
+            let base = if v & 1 != 0 { CONFIG_DATA } else { CONFIG_ADDR };
+            if w {
+                g.write(base + off, size, v | 0x80);
+            } else {
+                g.read(base + off, size);
+            }
+        });
+        assert_eq!(g.host.vendor_id(), 0x1057, "IDs survive any write");
+    }
+
+    #[test]
     fn bus_scan_finds_bridge_vga_and_macio() {
         let mut g = Grackle::new(false);
         let found: Vec<(u8, u32)> = (0..=255u8)

@@ -195,6 +195,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn random_mmio_never_panics() {
+        let mut pic = HeathrowPic::new();
+        crate::pci::random_mmio(1, 20_000, 0x1000, |w, off, size, v| {
+            if w {
+                pic.write(off, size, v);
+            } else {
+                pic.read(off, size);
+            }
+            pic.set_line(v % 70, v & 1 != 0);
+        });
+        let _ = pic.output();
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut pic = HeathrowPic::new();
         savevm::testing::assert_roundtrip(&mut pic);

@@ -253,6 +253,19 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_never_panics() {
+        let mut ide = IdeChannel::new();
+        crate::pci::random_mmio(7, 20_000, 0x1000, |w, off, size, v| {
+            if w {
+                ide.write(off, size, v);
+            } else {
+                ide.read(off, size);
+            }
+        });
+        assert!(!ide.irq());
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut ide = IdeChannel::new();
         savevm::testing::assert_mutated_roundtrip(&mut ide, |i| {

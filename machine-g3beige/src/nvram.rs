@@ -257,6 +257,19 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_stays_inside_8k() {
+        let mut nv = Nvram::new();
+        crate::pci::random_mmio(9, 20_000, u32::MAX, |w, off, size, v| {
+            if w {
+                nv.write(off, size, v);
+            } else {
+                assert!(nv.read(off, size) <= 0xFF);
+            }
+        });
+        assert_eq!(nv.data.len(), NVRAM_SIZE);
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut nv = Nvram::new();
         savevm::testing::assert_mutated_roundtrip(&mut nv, |n| n.write(0x40 << 4, 1, 0x99));

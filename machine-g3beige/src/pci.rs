@@ -296,21 +296,45 @@ pub fn le_reg_write(reg: u32, off: u32, size: u32, value: u32) -> u32 {
 /// once (target `unimp`, shown with `-d unimp`). Host plumbing: never saved.
 #[derive(Debug, Default, Clone)]
 pub struct UnimpLog {
-    seen: Vec<(bool, u32)>,
+    seen: std::collections::HashSet<(bool, u32)>,
 }
 
 impl UnimpLog {
     /// Logs an access to an unimplemented register of `chip` the first time it happens.
     pub fn report(&mut self, chip: &'static str, write: bool, offset: u32, size: u32, value: u32) {
-        if self.seen.contains(&(write, offset)) {
+        if !self.seen.insert((write, offset)) {
             return;
         }
-        self.seen.push((write, offset));
         if write {
             tracing::warn!(target: "unimp", "{chip}: write to unimplemented register {offset:#x} (size {size}, value {value:#x})");
         } else {
             tracing::warn!(target: "unimp", "{chip}: read of unimplemented register {offset:#x} (size {size}, reads {value:#x})");
         }
+    }
+}
+
+/// Deterministic random MMIO traffic for the chips' "never panics" tests.
+#[cfg(test)]
+pub(crate) fn random_mmio(
+    seed: u64,
+    count: usize,
+    window: u32,
+    mut access: impl FnMut(bool, u32, u32, u32),
+) {
+    let mut x = seed | 1;
+    let mut next = || {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..count {
+        let r = next();
+        let size = [1, 2, 4][(r % 3) as usize];
+        let offset = ((r >> 8) as u32) % window;
+        let value = (r >> 32) as u32;
+        access(r & 0x80 != 0, offset, size, value);
     }
 }
 

@@ -110,6 +110,19 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_never_panics() {
+        let mut s = Screamer::new();
+        crate::pci::random_mmio(10, 5_000, 0x1000, |w, off, size, v| {
+            if w {
+                s.write(off, size, v);
+            } else {
+                s.read(off, size);
+            }
+        });
+        assert_eq!((s.read(AWACS_CODEC_STAT, 4).swap_bytes() >> 12) & 0xF, 3);
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut s = Screamer::new();
         savevm::testing::assert_mutated_roundtrip(&mut s, |s| {

@@ -987,6 +987,31 @@ mod tests {
     }
 
     #[test]
+    fn random_mmio_and_io_never_panic() {
+        let mut v = Vga::with_vram_size(1 << 20);
+        crate::pci::random_mmio(8, 50_000, 0x1000, |w, off, size, val| match (w, val & 3) {
+            (true, 0) => v.mmio_write(off, size, val),
+            (false, 0) => {
+                v.mmio_read(off, size);
+            }
+            (true, 1) => v.io_write(0x1C0 + off % 0x220, size, val),
+            (false, 1) => {
+                v.io_read(0x1C0 + off % 0x220, size);
+            }
+            (true, _) => v.dispi_write((val >> 8) as u16 % 12, (val >> 16) as u16),
+            (false, _) => {
+                v.dispi_read((val >> 8) as u16 % 12);
+            }
+        });
+        let m = v.mode();
+        if m.enabled {
+            assert!(
+                m.offset as usize + m.stride as usize * (m.height as usize - 1) <= v.vram.len()
+            );
+        }
+    }
+
+    #[test]
     fn state_roundtrips() {
         let mut v = Vga::with_vram_size(1 << 16);
         savevm::testing::assert_roundtrip_into(&mut v, Vga::with_vram_size(1 << 16));
