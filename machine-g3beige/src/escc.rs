@@ -690,19 +690,44 @@ mod tests {
         e.read(ctrl, 1) as u8
     }
 
-    /// OpenBIOS drivers/escc.c `uart_init_line` on channel A: 8N1 x16, baud rate
-    /// generator, receiver and transmitter on (no WR9 reset, no interrupts).
+    /// What OpenBIOS writes to channel A while booting on QEMU 7.2 (from
+    /// `-trace 'escc_mem*'`): a channel reset, then `uart_init_line` (8N1 x16, baud
+    /// generator, receiver and transmitter on); no interrupts.
     fn openbios_init(e: &mut Escc) {
         for (r, v) in [
+            (9, 0x80),
             (4, 0x44),
-            (12, 0x0A),
-            (13, 0x00),
+            (12, 0xFF),
+            (13, 0xFF),
             (14, 0x03),
             (3, 0xC1),
             (5, 0xEA),
         ] {
             wreg(e, A_CTRL, r, v);
         }
+    }
+
+    #[test]
+    fn openbios_sees_rr0_0x44_as_recorded_on_qemu() {
+        // QEMU answered every one of OpenBIOS's 21038 RR0 polls with 0x44.
+        let mut e = Escc::new();
+        openbios_init(&mut e);
+        for (r, v) in [
+            (9, 0x40),
+            (4, 0x44),
+            (12, 0xFF),
+            (13, 0xFF),
+            (14, 0x03),
+            (3, 0xC1),
+            (5, 0xEA),
+        ] {
+            wreg(&mut e, B_CTRL, r, v);
+        }
+        assert_eq!(rreg(&mut e, A_CTRL, 0), 0x44);
+        e.write(A_DATA, 1, u32::from(b'\r'));
+        assert_eq!(rreg(&mut e, A_CTRL, 0), 0x44);
+        assert_eq!(e.take_output(CHN_A), b"\r");
+        assert!(!e.any_irq());
     }
 
     /// Linux pmac_zilog: Rx and Tx interrupts on, MIE on.

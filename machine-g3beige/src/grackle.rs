@@ -41,6 +41,8 @@ pub const PIC_LINE_PCI_INTA: u32 = 0x15;
 pub const VGA_VRAM_SIZE: u32 = 16 << 20;
 /// Size of the VGA's MMIO BAR (BAR2).
 pub const VGA_MMIO_SIZE: u32 = 0x1000;
+/// Size of the VGA's expansion ROM BAR.
+pub const VGA_ROM_SIZE: u32 = 0x1_0000;
 /// Size of mac-io's BAR0.
 pub const MACIO_BAR_SIZE: u32 = 0x8_0000;
 /// Size of the NIC's I/O BAR.
@@ -59,20 +61,24 @@ pub fn pci_irq_line(slot: u8, pin: u8) -> Option<u32> {
     Some(PIC_LINE_PCI_INTA + ((u32::from(pin) - 1 + u32::from(slot)) & 3))
 }
 
-/// Config space of the host bridge: Motorola 1057:0002, class 0600.
+/// Config space of the host bridge: Motorola 1057:0002, class 0600, programming
+/// interface 01 (as QEMU 7.2 reports it).
 pub fn host_bridge_config() -> PciConfig {
-    PciConfig::new(0x1057, 0x0002, 0x06_00_00, 0x00)
+    PciConfig::new(0x1057, 0x0002, 0x06_00_01, 0x00)
         .with_subsystem(SUBSYS_VENDOR, SUBSYS_ID)
         .with_writable_tail(0x40)
 }
 
 /// Config space of QEMU's std VGA: 1234:1111 rev 2, class 0300, VRAM (prefetchable)
-/// at BAR0 and MMIO at BAR2.
+/// at BAR0, MMIO at BAR2 and a 64 KB expansion ROM BAR (QEMU's vga.rom; OpenBIOS
+/// sizes and assigns it, so the sizing must answer even though beige maps no ROM
+/// image behind it).
 pub fn vga_config() -> PciConfig {
     PciConfig::new(0x1234, 0x1111, 0x03_00_00, 0x02)
         .with_subsystem(SUBSYS_VENDOR, SUBSYS_ID)
         .with_bar(0, VGA_VRAM_SIZE, BarKind::MemoryPrefetch)
         .with_bar(2, VGA_MMIO_SIZE, BarKind::Memory)
+        .with_rom(VGA_ROM_SIZE)
         .with_writable_tail(0x40)
 }
 
@@ -281,6 +287,98 @@ mod tests {
             }
         });
         assert_eq!(g.host.vendor_id(), 0x1057, "IDs survive any write");
+    }
+
+    /// Every config cycle OpenBIOS made while booting QEMU 7.2 `-M g3beige -net none`
+    /// to `0 >`, from `-trace 'pci_cfg*'`: `R slot.fn offset value` is a read that
+    /// returned `value`, `W` a write. Values are as the function sees them.
+    const QEMU_OPENBIOS_PCI_TRACE: &str = "
+R 00.0 0x0 0x1057; R 00.0 0x2 0x2; R 00.0 0xa 0x600; R 00.0 0x0 0x1057
+R 00.0 0x2 0x2; R 00.0 0xa 0x600; R 00.0 0x9 0x1; R 00.0 0xe 0x0
+R 00.0 0x3d 0x0; R 00.0 0x10 0x0; W 00.0 0x10 0xffffffff; R 00.0 0x10 0x0
+R 00.0 0x14 0x0; W 00.0 0x14 0xffffffff; R 00.0 0x14 0x0; R 00.0 0x18 0x0
+W 00.0 0x18 0xffffffff; R 00.0 0x18 0x0; R 00.0 0x1c 0x0; W 00.0 0x1c 0xffffffff
+R 00.0 0x1c 0x0; R 00.0 0x20 0x0; W 00.0 0x20 0xffffffff; R 00.0 0x20 0x0
+R 00.0 0x24 0x0; W 00.0 0x24 0xffffffff; R 00.0 0x24 0x0; R 00.0 0x30 0x0
+W 00.0 0x30 0xffffffff; R 00.0 0x30 0x0; R 00.0 0x4 0x0; W 00.0 0x4 0x3
+R 00.0 0x0 0x1057; R 00.0 0x2 0x2; R 00.0 0x8 0x0; R 00.0 0x9 0x1
+R 00.0 0xa 0x600; R 00.0 0x3e 0x0; R 00.0 0x3f 0x0; R 00.0 0x6 0x0
+R 00.0 0x2c 0x1af4; R 00.0 0x2e 0x1100; R 00.0 0xc 0x0; W 00.0 0x18 0x0
+W 00.0 0x19 0x0; W 00.0 0x1a 0xff; W 00.0 0x20 0x8000; W 00.0 0x30 0x0
+W 00.0 0x1c 0x10; W 00.0 0x32 0x1; W 00.0 0x1d 0x0; R 00.0 0x0 0x1057
+R 00.0 0x2 0x2; R 00.0 0xa 0x600; R 00.0 0x9 0x1; R 00.0 0xe 0x0
+R 01.0 0x0 0x1234; R 01.0 0x2 0x1111; R 01.0 0xa 0x300; R 01.0 0x9 0x0
+R 01.0 0xe 0x0; R 01.0 0x3d 0x0; R 01.0 0x10 0x8; W 01.0 0x10 0xffffffff
+R 01.0 0x10 0xff000008; W 01.0 0x10 0x80000008; R 01.0 0x14 0x0; W 01.0 0x14 0xffffffff
+R 01.0 0x14 0x0; R 01.0 0x18 0x0; W 01.0 0x18 0xffffffff; R 01.0 0x18 0xfffff000
+W 01.0 0x18 0x81000000; R 01.0 0x1c 0x0; W 01.0 0x1c 0xffffffff; R 01.0 0x1c 0x0
+R 01.0 0x20 0x0; W 01.0 0x20 0xffffffff; R 01.0 0x20 0x0; R 01.0 0x24 0x0
+W 01.0 0x24 0xffffffff; R 01.0 0x24 0x0; R 01.0 0x30 0x0; W 01.0 0x30 0xffffffff
+R 01.0 0x30 0xffff0001; W 01.0 0x30 0x81010001; R 01.0 0x4 0x0; W 01.0 0x4 0x3
+R 01.0 0x0 0x1234; R 01.0 0x2 0x1111; R 01.0 0x8 0x2; R 01.0 0x9 0x0
+R 01.0 0xa 0x300; R 01.0 0x3e 0x0; R 01.0 0x3f 0x0; R 01.0 0x6 0x0
+R 01.0 0x2c 0x1af4; R 01.0 0x2e 0x1100; R 01.0 0xc 0x0; R 10.0 0x0 0x106b
+R 10.0 0x2 0x10; R 10.0 0xa 0xff00; R 10.0 0x9 0x0; R 10.0 0xe 0x0
+R 10.0 0x3d 0x0; R 10.0 0x10 0x0; W 10.0 0x10 0xffffffff; R 10.0 0x10 0xfff80000
+W 10.0 0x10 0x81080000; R 10.0 0x14 0x0; W 10.0 0x14 0xffffffff; R 10.0 0x14 0x0
+R 10.0 0x18 0x0; W 10.0 0x18 0xffffffff; R 10.0 0x18 0x0; R 10.0 0x1c 0x0
+W 10.0 0x1c 0xffffffff; R 10.0 0x1c 0x0; R 10.0 0x20 0x0; W 10.0 0x20 0xffffffff
+R 10.0 0x20 0x0; R 10.0 0x24 0x0; W 10.0 0x24 0xffffffff; R 10.0 0x24 0x0
+R 10.0 0x30 0x0; W 10.0 0x30 0xffffffff; R 10.0 0x30 0x0; R 10.0 0x4 0x0
+W 10.0 0x4 0x3; R 10.0 0x0 0x106b; R 10.0 0x2 0x10; R 10.0 0x8 0x0
+R 10.0 0x9 0x0; R 10.0 0xa 0xff00; R 10.0 0x3e 0x0; R 10.0 0x3f 0x0
+R 10.0 0x6 0x0; R 10.0 0x2c 0x1af4; R 10.0 0x2e 0x1100; R 10.0 0xc 0x0
+W 00.0 0x1a 0x0; W 00.0 0x22 0x8100; W 00.0 0x32 0x0; W 00.0 0x1d 0x0
+R 00.0 0x4 0x3; W 00.0 0x4 0x2";
+
+    /// Access width of a traced cycle (the trace has none): OpenBIOS's pci.c uses
+    /// byte, half-word and word accessors for these registers.
+    fn traced_width(write: bool, offset: u32, value: u32) -> u32 {
+        match offset {
+            0x08 | 0x09 | 0x0C | 0x0E | 0x3D | 0x3E | 0x3F => 1,
+            0x18 | 0x19 | 0x1A | 0x1C | 0x1D if write && value <= 0xFF => 1,
+            0x00 | 0x02 | 0x04 | 0x06 | 0x0A | 0x2C | 0x2E => 2,
+            _ if write && value <= 0xFFFF => 2,
+            _ => 4,
+        }
+    }
+
+    #[test]
+    fn replays_openbios_config_cycles_recorded_on_qemu() {
+        let mut g = Grackle::new(false);
+        let mut reads = 0;
+        for op in QEMU_OPENBIOS_PCI_TRACE
+            .split([';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let f: Vec<&str> = op.split(' ').collect();
+            let (slot, func) = f[1].split_once('.').unwrap();
+            let devfn = (u8::from_str_radix(slot, 16).unwrap() << 3) | func.parse::<u8>().unwrap();
+            let offset = u32::from_str_radix(&f[2][2..], 16).unwrap();
+            let value = u32::from_str_radix(&f[3][2..], 16).unwrap();
+            let write = f[0] == "W";
+            let size = traced_width(write, offset, value);
+            select(&mut g, devfn, offset & !3);
+            let port = CONFIG_DATA + (offset & 3);
+            let to_bus = |v: u32| match size {
+                1 => v,
+                2 => u32::from((v as u16).swap_bytes()),
+                _ => v.swap_bytes(),
+            };
+            if write {
+                g.write(port, size, to_bus(value));
+            } else {
+                let got = to_bus(g.read(port, size));
+                assert_eq!(got, value, "read {devfn:#x}:{offset:#x} (size {size})");
+                reads += 1;
+            }
+        }
+        assert_eq!(reads, 105);
+        assert_eq!(g.vga.bar_address(0), Some(0x8000_0000));
+        assert_eq!(g.vga.bar_address(2), Some(0x8100_0000));
+        assert_eq!(g.vga.rom_address(), Some(0x8101_0000));
+        assert_eq!(g.macio.bar_address(0), Some(0x8108_0000));
     }
 
     #[test]
