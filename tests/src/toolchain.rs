@@ -27,6 +27,12 @@ pub const CFLAGS: &[&str] = &[
     "-Wextra",
 ];
 
+/// Extra flags for particular guest programs.
+const PROGRAM_FLAGS: &[(&str, &[&str])] = &[
+    // Self-modifying code needs writable text: one RWX segment.
+    ("smc", &["-Wl,-N", "-Wl,--no-warn-rwx-segments"]),
+];
+
 const GCC: &str = "powerpc-linux-gnu-gcc";
 const AS: &str = "powerpc-linux-gnu-as";
 const OBJDUMP: &str = "powerpc-linux-gnu-objdump";
@@ -204,7 +210,11 @@ impl Toolchain {
         } else {
             dir.join(format!("{name}.S"))
         };
-        self.build(name, &[src], &[])
+        let extra = PROGRAM_FLAGS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[][..], |(_, f)| f);
+        self.build(name, &[src], extra)
     }
 
     /// Disassemble an object or executable (for failure reports).

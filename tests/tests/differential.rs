@@ -65,3 +65,8 @@ fn syscalls_match_qemu() {
 fn workload_matches_qemu() {
     check("workload");
 }
+
+#[test]
+fn self_modifying_code_matches_qemu() {
+    check("smc");
+}

@@ -139,6 +139,9 @@ static void fpscr_ops(void)
 	FPSCR_SEQ("mtfsb1-fex", "mtfsb1 1")
 	FPSCR_SEQ("mcrfs", "mtfsb1 3\n\tmtfsb1 7\n\tmtfsb1 19\n\tmcrfs 2, 0\n\tmcrfs 3, 1\n\tmcrfs 4, 4")
 	FPSCR_SEQ("mcrfs-vxsoft", "mtfsb1 21\n\tmcrfs 6, 5")
+	FPSCR_SEQ("mffs.", "mtfsb1 3\n\tmffs. %0")
+	/* FX is set only by a new exception bit, not by one already set. */
+	FPSCR_SEQ("fx-sticky", "mtfsb1 3\n\tmtfsb0 0\n\tmtfsb1 3")
 }
 
 static void mtfsf_masks(void)
