@@ -889,18 +889,19 @@ impl Cpu {
                     return Err(self.alignment(ea, self.raw_word(&i)));
                 }
                 self.gpr[d] = self.load::<B, 4>(bus, ea)?;
-                self.reserve = Some(ea);
+                self.reserve_valid = true;
+                self.reserve_addr = ea;
             }
             Op::Stwcx => {
                 let ea = self.ea(&i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(&i)));
                 }
-                let ok = self.reserve == Some(ea);
+                let ok = self.reserve_valid && self.reserve_addr == ea;
                 if ok {
                     self.store::<B, 4>(bus, ea, self.gpr[d])?;
                 }
-                self.reserve = None;
+                self.reserve_valid = false;
                 let so = self.xer >> 31;
                 self.set_cr_field(0, if ok { 2 } else { 0 } | so);
             }

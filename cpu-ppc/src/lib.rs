@@ -23,6 +23,7 @@ pub mod fpu;
 pub mod mmu;
 pub mod ram;
 pub mod spr;
+pub mod state;
 #[cfg(test)]
 mod testutil;
 pub mod timebase;
@@ -169,8 +170,9 @@ pub struct Cpu {
     pub dabr: u32,
     /// BATs, segment registers and SDR1.
     pub mmu: MmuRegs,
-    /// `lwarx` reservation: physical-independent effective address, when held.
-    pub reserve: Option<u32>,
+    /// `lwarx` reservation: held, and its effective address.
+    pub reserve_valid: bool,
+    pub reserve_addr: u32,
     /// Input pin levels, bit n = [`Pin`] n (QEMU `irq_input_state`).
     pub irq_input_state: u32,
     /// Raised, not yet taken interrupts, bit n = [`interrupt`] n.
@@ -186,6 +188,12 @@ pub struct Cpu {
     /// Set when a block must end after the current instruction (MMIO changed pins,
     /// a store hit translated code).
     pub(crate) end_block: bool,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Cpu::new(CpuConfig::default())
+    }
 }
 
 impl Cpu {
@@ -221,7 +229,8 @@ impl Cpu {
             iabr: 0,
             dabr: 0,
             mmu: MmuRegs::default(),
-            reserve: None,
+            reserve_valid: false,
+            reserve_addr: 0,
             irq_input_state: 0,
             pending_interrupts: 0,
             user_fault: None,
@@ -269,7 +278,8 @@ impl Cpu {
             iabr: 0,
             dabr: 0,
             mmu: MmuRegs::default(),
-            reserve: None,
+            reserve_valid: false,
+            reserve_addr: 0,
             irq_input_state: 0,
             pending_interrupts: 0,
             user_fault: None,

@@ -76,18 +76,18 @@ impl Cpu {
         Ok(())
     }
 
-    fn bat_mut(&mut self, spr: u32) -> &mut u32 {
+    fn bat_read(&self, spr: u32) -> u32 {
         let n = (spr - IBAT0U) as usize;
-        let bats: &mut [Bat; 4] = if n < 8 {
-            &mut self.mmu.ibat
+        let bats: &[Bat; 4] = if n < 8 {
+            &self.mmu.ibat
         } else {
-            &mut self.mmu.dbat
+            &self.mmu.dbat
         };
-        let b = &mut bats[(n % 8) / 2];
+        let b = &bats[(n % 8) / 2];
         if n % 2 == 0 {
-            &mut b.upper
+            b.upper
         } else {
-            &mut b.lower
+            b.lower
         }
     }
 
@@ -111,7 +111,7 @@ impl Cpu {
             SPRG0..=SPRG3 => self.sprg[(spr - SPRG0) as usize],
             EAR => self.ear,
             PVR => self.pvr,
-            IBAT0U..=DBAT3L => *self.bat_mut(spr),
+            IBAT0U..=DBAT3L => self.bat_read(spr),
             UMMCR0 | MMCR0 => self.mmcr0,
             UMMCR1 | MMCR1 => self.mmcr1,
             UPMC1 | PMC1 => self.pmc[0],
@@ -167,7 +167,17 @@ impl Cpu {
                     .set_tb(self.now_ns, (tb & 0xFFFF_FFFF) | (v as u64) << 32);
             }
             IBAT0U..=DBAT3L => {
-                *self.bat_mut(spr) = v;
+                let n = (spr - IBAT0U) as usize;
+                let bat = if n < 8 {
+                    &mut self.mmu.ibat[(n % 8) / 2]
+                } else {
+                    &mut self.mmu.dbat[(n % 8) / 2]
+                };
+                if n % 2 == 0 {
+                    bat.write_upper(v);
+                } else {
+                    bat.write_lower(v);
+                }
                 self.tlb.flush_all();
             }
             MMCR0 => self.mmcr0 = v,
