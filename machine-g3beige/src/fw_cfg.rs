@@ -406,6 +406,54 @@ mod tests {
         assert_eq!(item(&mut f, FW_CFG_SIGNATURE, 4), b"QEMU");
     }
 
+    /// Every fw_cfg access OpenBIOS made booting QEMU 7.2 `-M g3beige -nographic` to
+    /// `0 >` (`-trace fw_cfg_select -trace fw_cfg_read`): `key:bytes` selects `key`
+    /// and reads those bytes in order.
+    const QEMU_OPENBIOS_FW_CFG_TRACE: &str = "
+0000
+0003:00000008
+0000:51454d55
+0001:01000000
+0006:0200
+8000:2003
+8001:5802
+8002:2000
+0019:00000003000000000020000062696f732d67656f6d65747279000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000210000626f6f746f72646572000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004002200006574632f626f6f742d6661696c2d776169740000000000000000000000000000000000000000000000000000000000000000000000000000
+800b:00000000
+8008:00000000
+0000:51454d55
+0001:01000000
+0005:01000000
+0002:00000000000000000000000000000000
+8009:8014ef03
+8003:c04bfd00
+8004:80d6da0f
+8009:8014ef03
+0004:0100
+8005:00000000
+0019:00000003000000000020000062696f732d67656f6d65747279000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000210000626f6f746f726465720000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+0021
+000c:6300
+000c:6300";
+
+    #[test]
+    fn replays_openbios_reads_recorded_on_qemu() {
+        let setup = FwCfgSetup {
+            nographic: true,
+            ..FwCfgSetup::default()
+        };
+        let mut f = FwCfg::new(&setup);
+        for tok in QEMU_OPENBIOS_FW_CFG_TRACE.split_whitespace() {
+            let (key, bytes) = tok.split_once(':').unwrap_or((tok, ""));
+            let key = u16::from_str_radix(key, 16).unwrap();
+            f.write(PORT_SELECTOR, 2, u32::from(key));
+            for i in (0..bytes.len()).step_by(2) {
+                let want = u32::from_str_radix(&bytes[i..i + 2], 16).unwrap();
+                assert_eq!(f.read(PORT_DATA, 1), want, "key {key:#x} byte {}", i / 2);
+            }
+        }
+    }
+
     #[test]
     fn signature_and_id_satisfy_openbios() {
         let mut f = FwCfg::new(&FwCfgSetup::default());
