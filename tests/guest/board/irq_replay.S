@@ -1,7 +1,10 @@
 /*
- * irq-replay: asserts an interrupt while MSR[EE]=0, waits for a keystroke (the
- * moment a test takes its snapshot), then enables EE and reports whether the
- * external-interrupt handler ran.
+ * irq-replay: asserts an interrupt while MSR[EE]=0, waits one second of timebase
+ * (the window in which a test takes its snapshot), then enables EE and reports
+ * whether the external-interrupt handler ran.
+ *
+ * The wait touches no device on purpose: any interrupt-controller update (a
+ * keypress, say) re-sends the CPU's pin level, which is how QEMU's bug un-hung.
  *
  * Path: VIA T1 underflow -> CUDA IRQ -> Heathrow PIC line 0x12 -> CPU INT.
  * The PIC latches the CUDA line as an edge event, so the CPU pin stays high
@@ -22,13 +25,13 @@
 #define ESCC        0x13000
 #define ESCC_A_CTRL 0x20            /* relative to ESCC, spacing-16 view */
 #define ESCC_A_DATA 0x30
-#define RR0_RX_AVAIL 0x01
 #define RR0_TX_EMPTY 0x04
 #define GRACKLE_ADDR 0xFEC00000
 #define GRACKLE_DATA 0xFEE00000
 #define FLAG        0x1000          /* RAM word the handler sets */
 #define MSR_EE      0x8000
 #define WAIT_TB     8300000         /* 0.5 s of 16.6 MHz timebase */
+#define SNAP_TB     16600000        /* 1 s */
 
         .section .vectors, "ax"
         .globl _reset
@@ -141,11 +144,14 @@ start:
 1:      mflr    r3
         bl      puts
 
-        /* wait for one byte: the snapshot point */
-3:      lbz     r3, ESCC_A_CTRL(r25)
-        andi.   r3, r3, RR0_RX_AVAIL
-        beq     3b
-        lbz     r3, ESCC_A_DATA(r25)
+        /* the snapshot window: spin on the timebase only */
+        mftb    r22
+        lis     r23, SNAP_TB@h
+        ori     r23, r23, SNAP_TB@l
+3:      mftb    r3
+        subf    r3, r22, r3
+        cmplw   r3, r23
+        blt     3b
 
         bl      1f
         .asciz  "irq-replay: enabling EE\r\n"
