@@ -102,9 +102,9 @@ pub fn build_risu(tc: &Toolchain, seq: &Sequence) -> Result<(PathBuf, PathBuf), 
 
 /// Run one RISU seed through both emulators. The error report carries the
 /// seed, the sequence and its disassembly.
-pub fn check_risu(tc: &Toolchain, seed: u64, len: usize) -> Result<(), String> {
-    let seq = crate::risu::generate(seed, len);
-    let (exe, obj) = build_risu(tc, &seq).map_err(|e| format!("seed {seed:#x}: {e}"))?;
+pub fn check_risu(tc: &Toolchain, seq: &Sequence) -> Result<(), String> {
+    let seed = seq.seed;
+    let (exe, obj) = build_risu(tc, seq).map_err(|e| format!("seed {seed:#x}: {e}"))?;
     compare(tc, &exe).map_err(|report| {
         format!(
             "RISU seed {seed:#x} (rerun: BEIGE_RISU_SEED={seed:#x} cargo test -p beige-tests \
