@@ -297,9 +297,11 @@ impl DbdmaChannel {
         }
     }
 
-    /// Executes the descriptor at CommandPtr; returns the transfer when it is an
-    /// INPUT/OUTPUT command for the device.
-    fn step(&mut self, mem: &mut dyn DmaMemory) -> Option<DmaRequest> {
+    /// Executes the descriptor at CommandPtr. Returns false when the channel cannot
+    /// go on in this run: STOP, an INPUT/OUTPUT command waiting on its device (see
+    /// [`Dbdma::pending_io`]), a wait condition (the channel stays ACTIVE and checks
+    /// again on the next run, as QEMU's re-kicked bottom half does), or death.
+    fn step(&mut self, mem: &mut dyn DmaMemory) -> bool {
         self.regs[DBDMA_STATUS] &= !WAKE;
         let d = Descriptor::fetch(mem, self.regs[DBDMA_CMDPTR_LO]);
         let cmd = d.command & COMMAND_MASK;
@@ -309,33 +311,32 @@ impl DbdmaChannel {
             DBDMA_STOP => {
                 // STOP leaves CommandPtr on itself so software can append and wake.
                 self.regs[DBDMA_STATUS] &= !(ACTIVE | DEAD | FLUSH);
-                None
+                false
             }
             DBDMA_NOP => {
                 if waits() {
-                    self.regs[DBDMA_STATUS] &= !ACTIVE;
-                    return None;
+                    return false;
                 }
                 self.complete(mem, 0);
                 self.interrupt_and_branch(&d, true);
-                None
+                true
             }
             OUTPUT_MORE | OUTPUT_LAST | INPUT_MORE | INPUT_LAST => {
                 if d.phy_addr == 0 || key > KEY_STREAM3 {
                     self.kill();
-                    return None;
+                    return false;
                 }
                 self.io_pending = true;
                 self.io_addr = d.phy_addr;
                 self.io_len = d.req_count;
                 self.io_output = cmd <= OUTPUT_LAST;
                 self.io_last = cmd == OUTPUT_LAST || cmd == INPUT_LAST;
-                Some(self.request())
+                false
             }
             LOAD_WORD | STORE_WORD => {
                 if key == KEY_STREAM4 {
                     self.kill();
-                    return None;
+                    return false;
                 }
                 // Only system memory is implemented, as in mac-io.
                 let (len, addr) = match d.req_count & 7 {
@@ -353,17 +354,16 @@ impl DbdmaChannel {
                     mem.write(addr, &d.cmd_dep.to_le_bytes()[..len]);
                 }
                 if waits() {
-                    self.regs[DBDMA_STATUS] &= !ACTIVE;
-                    return None;
+                    return false;
                 }
                 self.complete(mem, 0);
                 self.regs[DBDMA_STATUS] &= !FLUSH;
                 self.interrupt_and_branch(&d, false);
-                None
+                true
             }
             _ => {
                 self.kill();
-                None
+                false
             }
         }
     }
@@ -442,8 +442,7 @@ impl Dbdma {
     pub fn run(&mut self, mem: &mut dyn DmaMemory) {
         for c in self.channels.iter_mut() {
             let mut steps = 0;
-            while c.runnable() && steps < STEP_BUDGET {
-                c.step(mem);
+            while c.runnable() && steps < STEP_BUDGET && c.step(mem) {
                 steps += 1;
             }
         }
@@ -467,7 +466,7 @@ impl Dbdma {
         c.io_pending = false;
         let d = Descriptor::fetch(mem, c.regs[DBDMA_CMDPTR_LO]);
         if c.condition(d.command & WAIT_MASK, DBDMA_WAIT_SEL) {
-            c.regs[DBDMA_STATUS] &= !ACTIVE;
+            // Re-executed by the next run() once the wait condition clears.
             return;
         }
         c.complete(mem, residual);
@@ -660,6 +659,24 @@ mod tests {
         d.run(&mut ram);
         assert_eq!(rd(&mut d, IDE0, DBDMA_CMDPTR_LO), 0x310);
         assert!(d.irq(DBDMA_CHANNEL_IDE0));
+        assert_eq!(rd(&mut d, IDE0, DBDMA_STATUS) & ACTIVE, 0);
+    }
+
+    #[test]
+    fn wait_holds_channel_active_until_condition_clears() {
+        let mut ram = Ram(vec![0; 0x1000]);
+        put_desc(&mut ram, 0x600, 0, DBDMA_NOP | WAIT_IFSET, 0, 0);
+        put_desc(&mut ram, 0x610, 0, DBDMA_STOP, 0, 0);
+        let mut d = Dbdma::new();
+        wr(&mut d, IDE0, DBDMA_WAIT_SEL, 0x0001_0001); // wait while s0 is set
+        wr(&mut d, IDE0, DBDMA_CONTROL, 0x01 << 16 | 0x01);
+        start(&mut d, 0x600);
+        d.run(&mut ram);
+        assert_eq!(rd(&mut d, IDE0, DBDMA_CMDPTR_LO), 0x600);
+        assert_ne!(rd(&mut d, IDE0, DBDMA_STATUS) & ACTIVE, 0);
+        wr(&mut d, IDE0, DBDMA_CONTROL, 0x01 << 16);
+        d.run(&mut ram);
+        assert_eq!(rd(&mut d, IDE0, DBDMA_CMDPTR_LO), 0x610);
         assert_eq!(rd(&mut d, IDE0, DBDMA_STATUS) & ACTIVE, 0);
     }
 

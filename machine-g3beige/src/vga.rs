@@ -519,7 +519,7 @@ impl Vga {
                         let len = len.min(self.vram.len());
                         self.vram[..len].fill(0);
                     }
-                } else if val & VBE_DISPI_ENABLED == 0 {
+                } else {
                     self.bank_offset = 0;
                 }
                 self.vbe_regs[i] = val;
