@@ -210,3 +210,93 @@ mod tests {
         assert!(tlb.lookup(neighbour, Access::Load, false).is_some());
     }
 }
+
+/// The safety property of any TLB against a plain map of what was inserted: a hit
+/// always returns the latest translation inserted for that page, kind and
+/// privilege, and nothing survives a flush that covers it. Misses are always
+/// allowed.
+#[cfg(test)]
+mod model_properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert {
+            ea: u32,
+            kind: u8,
+            pr: bool,
+            pa: u32,
+        },
+        Lookup {
+            ea: u32,
+            kind: u8,
+            pr: bool,
+        },
+        FlushEa(u32),
+        FlushAll,
+    }
+
+    fn access(kind: u8) -> Access {
+        [Access::Fetch, Access::Load, Access::Store][kind as usize % 3]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few pages, so that lookups meet earlier inserts and flushes: eight
+        // congruence classes, each with pages that share it (page + 64) and pages
+        // that share a TLB set (page + 256).
+        let ea = (
+            0u32..8,
+            prop_oneof![Just(0u32), Just(64), Just(256), Just(320)],
+            0u32..0x1000,
+        )
+            .prop_map(|(class, alias, off)| ((class + alias) << 12) | off);
+        prop_oneof![
+            4 => (ea.clone(), 0u8..3, any::<bool>(), any::<u32>())
+                .prop_map(|(ea, kind, pr, pa)| Op::Insert { ea, kind, pr, pa }),
+            4 => (ea.clone(), 0u8..3, any::<bool>()).prop_map(|(ea, kind, pr)| Op::Lookup { ea, kind, pr }),
+            1 => ea.prop_map(Op::FlushEa),
+            1 => Just(Op::FlushAll),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn hits_are_never_stale(ops in proptest::collection::vec(op(), 1..300)) {
+            let mut tlb = Tlb::new();
+            let mut model: HashMap<(u32, u8, bool), u32> = HashMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert { ea, kind, pr, pa } => {
+                        let t = Translation {
+                            pa,
+                            writable: true,
+                            page_mask: 0xFFFF_F000,
+                            wimg: 0,
+                            from_bat: false,
+                        };
+                        tlb.insert(ea, access(kind), pr, &t);
+                        model.insert((ea >> 12, kind, pr), pa & 0xFFFF_F000);
+                    }
+                    Op::Lookup { ea, kind, pr } => {
+                        if let Some(hit) = tlb.lookup(ea, access(kind), pr) {
+                            let want = model.get(&(ea >> 12, kind, pr)).copied();
+                            prop_assert_eq!(Some(hit.pa), want.map(|p| p | (ea & 0xFFF)));
+                        }
+                    }
+                    Op::FlushEa(ea) => {
+                        tlb.flush_ea(ea);
+                        model.retain(|k, _| k.0 != ea >> 12);
+                        // Entries of other pages may go too; the model keeps them,
+                        // which only makes later hits on them optional.
+                    }
+                    Op::FlushAll => {
+                        tlb.flush_all();
+                        model.clear();
+                    }
+                }
+            }
+        }
+    }
+}
