@@ -332,9 +332,9 @@ impl Vga {
         let enabled = r[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED != 0;
         let bpp = u32::from(r[VBE_DISPI_INDEX_BPP]);
         let stride = line_length(r[VBE_DISPI_INDEX_VIRT_WIDTH], r[VBE_DISPI_INDEX_BPP]);
-        let bytes_pp = bpp.div_ceil(8);
+        let bits = if bpp == 15 { 16 } else { bpp };
         let offset = u32::from(r[VBE_DISPI_INDEX_Y_OFFSET]) * stride
-            + u32::from(r[VBE_DISPI_INDEX_X_OFFSET]) * bytes_pp;
+            + u32::from(r[VBE_DISPI_INDEX_X_OFFSET]) * bits / 8;
         VgaMode {
             enabled,
             width: u32::from(r[VBE_DISPI_INDEX_XRES]),
@@ -529,32 +529,44 @@ impl Vga {
         }
     }
 
-    /// Clamps the DISPI registers to something VRAM can hold (QEMU's
-    /// `vbe_fixup_regs`).
+    /// Clamps the DISPI registers to something VRAM can hold, exactly as QEMU's
+    /// `vbe_fixup_regs` (which only runs while VBE is enabled).
     fn fixup_vbe(&mut self) {
         let vram = self.vram.len() as u32;
         let r = &mut self.vbe_regs;
-        if !matches!(r[VBE_DISPI_INDEX_BPP], 4 | 8 | 15 | 16 | 24 | 32) {
-            r[VBE_DISPI_INDEX_BPP] = 8;
+        let bits = match r[VBE_DISPI_INDEX_BPP] {
+            b @ (4 | 8 | 16 | 24 | 32) => u32::from(b),
+            15 => 16,
+            _ => {
+                r[VBE_DISPI_INDEX_BPP] = 8;
+                8
+            }
+        };
+        r[VBE_DISPI_INDEX_XRES] &= !7;
+        if r[VBE_DISPI_INDEX_XRES] == 0 {
+            r[VBE_DISPI_INDEX_XRES] = 8;
         }
-        let bpp = r[VBE_DISPI_INDEX_BPP];
-        let mut xres = r[VBE_DISPI_INDEX_XRES] & !7;
-        if xres == 0 {
-            xres = 8;
+        r[VBE_DISPI_INDEX_XRES] = r[VBE_DISPI_INDEX_XRES].min(VBE_DISPI_MAX_XRES);
+        r[VBE_DISPI_INDEX_VIRT_WIDTH] &= !7;
+        // XRES is at most the maximum here, so the clamp range is never empty.
+        r[VBE_DISPI_INDEX_VIRT_WIDTH] =
+            r[VBE_DISPI_INDEX_VIRT_WIDTH].clamp(r[VBE_DISPI_INDEX_XRES], VBE_DISPI_MAX_XRES);
+        let line = u32::from(r[VBE_DISPI_INDEX_VIRT_WIDTH]) * bits / 8;
+        let maxy = (vram / line.max(1)).min(u32::from(u16::MAX)) as u16;
+        // VRAM of at least 64 KB holds one line of at most 64000 bytes: maxy >= 1.
+        r[VBE_DISPI_INDEX_YRES] =
+            r[VBE_DISPI_INDEX_YRES].clamp(1, VBE_DISPI_MAX_YRES.min(maxy).max(1));
+        r[VBE_DISPI_INDEX_X_OFFSET] = r[VBE_DISPI_INDEX_X_OFFSET].min(VBE_DISPI_MAX_XRES);
+        r[VBE_DISPI_INDEX_Y_OFFSET] = r[VBE_DISPI_INDEX_Y_OFFSET].min(VBE_DISPI_MAX_YRES);
+        let visible = u32::from(r[VBE_DISPI_INDEX_YRES]) * line;
+        let x_bytes = u32::from(r[VBE_DISPI_INDEX_X_OFFSET]) * bits / 8;
+        if x_bytes + u32::from(r[VBE_DISPI_INDEX_Y_OFFSET]) * line + visible > vram {
+            r[VBE_DISPI_INDEX_Y_OFFSET] = 0;
+            if x_bytes + visible > vram {
+                r[VBE_DISPI_INDEX_X_OFFSET] = 0;
+            }
         }
-        xres = xres.min(VBE_DISPI_MAX_XRES);
-        r[VBE_DISPI_INDEX_XRES] = xres;
-        let mut vw = r[VBE_DISPI_INDEX_VIRT_WIDTH] & !7;
-        vw = vw.clamp(xres, VBE_DISPI_MAX_XRES);
-        r[VBE_DISPI_INDEX_VIRT_WIDTH] = vw;
-        let line = line_length(vw, bpp).max(1);
-        let maxy = (vram / line).min(u32::from(u16::MAX)) as u16;
-        let mut yres = r[VBE_DISPI_INDEX_YRES].max(1);
-        yres = yres.min(VBE_DISPI_MAX_YRES).min(maxy.max(1));
-        r[VBE_DISPI_INDEX_YRES] = yres;
         r[VBE_DISPI_INDEX_VIRT_HEIGHT] = maxy;
-        r[VBE_DISPI_INDEX_X_OFFSET] = r[VBE_DISPI_INDEX_X_OFFSET].min(vw - xres);
-        r[VBE_DISPI_INDEX_Y_OFFSET] = r[VBE_DISPI_INDEX_Y_OFFSET].min(maxy.saturating_sub(yres));
     }
 
     // ---- legacy VGA ports ----
@@ -893,6 +905,18 @@ mod tests {
         let m = v.mode();
         assert_eq!(m.bpp, 8);
         assert_eq!(m.height, 1024, "1 MB / 1024-byte lines");
+    }
+
+    #[test]
+    fn offsets_that_overflow_vram_are_reset_like_qemu() {
+        let mut v = Vga::with_vram_size(1 << 20);
+        set_mode(&mut v, 512, 256, 32);
+        v.dispi_write(VBE_DISPI_INDEX_Y_OFFSET as u16, 300);
+        assert_eq!(v.mode().offset, 0, "y offset would run past 1 MB");
+        v.dispi_write(VBE_DISPI_INDEX_X_OFFSET as u16, 8);
+        assert_eq!(v.mode().offset, 32, "x offset alone still fits");
+        v.dispi_write(VBE_DISPI_INDEX_BPP as u16, 15);
+        assert_eq!(v.mode().stride, 1024, "15 bpp uses 16-bit pixels");
     }
 
     #[test]
