@@ -260,10 +260,9 @@ fn load_kernel(
 /// (A macro, because RAM is borrowed from the board beside them.)
 macro_rules! sections {
     ($cpu:expr, $b:expr) => {{
-        let _ = $cpu;
         let [ide0, ide1] = &mut $b.ide;
         [
-            // TODO(cpu VmState): SectionRef::new("cpu", 0, $cpu),
+            SectionRef::new("cpu", 0, $cpu),
             SectionRef::new("heathrow_pic", 0, &mut $b.pic),
             SectionRef::new("grackle", 0, &mut $b.grackle),
             SectionRef::new("fw_cfg", 0, &mut $b.fw_cfg),
@@ -445,10 +444,14 @@ impl Machine {
 
     fn load_into<R: Read>(&mut self, r: R) -> Result<Vec<String>, SnapshotError> {
         let name = self.machine_type.name;
+        // A machine built to load into holds zeros unless a kernel was placed.
+        let fresh = self.cfg.kernel.is_none();
         let (cpu, b) = (&mut self.cpu, &mut self.board);
-        let mut ram = [RamBlockMut {
-            name: G3BEIGE_RAM,
-            data: b.ram.as_mut_slice_invalidate_all(),
+        let data = b.ram.as_mut_slice_invalidate_all();
+        let mut ram = [if fresh {
+            RamBlockMut::fresh(G3BEIGE_RAM, data)
+        } else {
+            RamBlockMut::new(G3BEIGE_RAM, data)
         }];
         let mut sections = sections!(cpu, b);
         let report = load_file(r, name, &mut ram, &mut sections)?;

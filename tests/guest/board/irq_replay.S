@@ -3,8 +3,9 @@
  * (the window in which a test takes its snapshot), then enables EE and reports
  * whether the external-interrupt handler ran.
  *
- * The wait touches no device on purpose: any interrupt-controller update (a
- * keypress, say) re-sends the CPU's pin level, which is how QEMU's bug un-hung.
+ * Between the snapshot window and enabling EE the guest touches no device on
+ * purpose: any interrupt-controller update (a keypress, a byte printed on the
+ * ESCC) re-sends the CPU's pin level, which is how QEMU's bug un-hung.
  *
  * Path: VIA T1 underflow -> CUDA IRQ -> Heathrow PIC line 0x12 -> CPU INT.
  * The PIC latches the CUDA line as an edge event, so the CPU pin stays high
@@ -153,12 +154,7 @@ start:
         cmplw   r3, r23
         blt     3b
 
-        bl      1f
-        .asciz  "irq-replay: enabling EE\r\n"
-        .align  2
-1:      mflr    r3
-        bl      puts
-
+        /* no device access between the window and EE: it would re-send the pin */
         mfmsr   r3
         ori     r3, r3, MSR_EE
         mtmsr   r3
