@@ -711,8 +711,10 @@ mod tests {
     /// while booting the shared kernel): the driver's port startup and its first
     /// interrupt-driven output. `wa9=80` writes 0x80 to channel A with the pointer at 9,
     /// `ra0=44` reads 0x44 with the pointer at 0, `da=`/`Da=` write/read data, and
-    /// `i0`/`i1` is QEMU's interrupt output after the access. (The whole boot, 36041
-    /// reads and 14895 interrupt levels, was replayed the same way with no mismatch.)
+    /// `i0`/`i1` is QEMU's interrupt output after the access, `xa=61` is a byte typed
+    /// on the host. (Whole boots were replayed the same way: 36041 reads and 14895
+    /// interrupt levels with no mismatch; in echo mode with typed input, 36355 reads
+    /// with no mismatch.) The second trace is the echo-mode guest taking "abc\r".
     const QEMU_LINUX_ESCC_TRACE: &str = "
 i0 ra0=44 da=0a i0 ra0=44 da=0d i0 wa0=09 wa9=80 ra0=44 wa0=09 wa9=82
 ra0=44 wa0=04 wa4=00 wa0=03 wa3=c0 wa0=05 wa5=62 wa0=09 wa9=02 wa0=0b wa11=50 wa0=0c
@@ -755,11 +757,20 @@ ra3=10 wa0=38 i1 ra0=44 ra0=44 da=0a i1 ra0=44 wa0=03 ra3=10 wa0=38 i1
 ra0=44 ra0=44 wa0=28 i0 ra0=44 wa0=03 ra3=00 ra0=44 ra0=44 da=70 i1 ra0=44
 wa0=03 ra3=10 wa0=38 i1 ra0=44 ra0=44 da=72 i1 ra0=44 wa0=03 ra3=10";
 
+    const QEMU_LINUX_ESCC_INPUT_TRACE: &str = "
+wa0=03 ra3=10 wa0=38 i1 ra0=44 ra0=44 wa0=28 i0 ra0=44 wa0=03 ra3=00 ra0=44
+xa=61 i1 wa0=03 ra3=20 wa0=38 i1 ra0=45 wa0=01 ra1=07 Da=61 i0 xa=62
+i1 ra0=45 wa0=01 ra1=07 Da=62 i0 xa=63 i1 ra0=45 wa0=01 ra1=07 Da=63
+i0 xa=0d i1 ra0=45 wa0=01 ra1=07 Da=0d i0 ra0=44 wa0=03";
+
     #[test]
     fn replays_linux_pmac_zilog_trace_recorded_on_qemu() {
         let mut e = Escc::new();
         wreg(&mut e, A_CTRL, 9, MINTR_RST_ALL);
-        for (n, tok) in QEMU_LINUX_ESCC_TRACE.split_whitespace().enumerate() {
+        let tokens = QEMU_LINUX_ESCC_TRACE
+            .split_whitespace()
+            .chain(QEMU_LINUX_ESCC_INPUT_TRACE.split_whitespace());
+        for (n, tok) in tokens.enumerate() {
             let (op, val) = tok.split_once('=').unwrap_or((tok, "0"));
             let val = u32::from_str_radix(val, 16).unwrap();
             let ch = if op.as_bytes().get(1) == Some(&b'a') {
@@ -780,6 +791,7 @@ wa0=03 ra3=10 wa0=38 i1 ra0=44 ra0=44 da=72 i1 ra0=44 wa0=03 ra3=10";
                     }
                 }
                 b'd' => e.write(ctrl + 0x10, 1, val),
+                b'x' => assert_eq!(e.receive(ch, &[val as u8]), 1, "token {n}: {tok}"),
                 _ => assert_eq!(e.read(ctrl + 0x10, 1), val, "token {n}: {tok}"),
             }
         }
