@@ -96,6 +96,9 @@ impl Cpu {
             0
         };
         self.nip = prefix | e.vector();
+        if self.log_exceptions {
+            self.exception_log.push((srr0, e.vector(), self.dar));
+        }
     }
 
     /// Write MSR (only implemented bits), flushing the TLB when translation changes.

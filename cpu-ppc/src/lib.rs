@@ -181,6 +181,10 @@ pub struct Cpu {
     pub user_fault: Option<Exception>,
     /// Retired instructions since creation (for MIPS figures; not saved).
     pub icount: u64,
+    /// Debug aid: when true, every delivered exception is appended to
+    /// `exception_log` as (SRR0, vector, DAR). Not saved.
+    pub log_exceptions: bool,
+    pub exception_log: Vec<(u32, u32, u32)>,
     pub(crate) now_ns: u64,
     pub(crate) tb: TimeBase,
     pub(crate) tlb: SoftTlb,
@@ -235,6 +239,8 @@ impl Cpu {
             pending_interrupts: 0,
             user_fault: None,
             icount: 0,
+            log_exceptions: false,
+            exception_log: Vec::new(),
             now_ns: 0,
             tb: TimeBase::new(cfg.tb_freq),
             tlb: SoftTlb::new(),
@@ -287,6 +293,8 @@ impl Cpu {
             nip: 0xFFF0_0100,
             cfg,
             icount,
+            log_exceptions: self.log_exceptions,
+            exception_log: std::mem::take(&mut self.exception_log),
             now_ns: now,
             tb: TimeBase::new(cfg.tb_freq),
             tlb: SoftTlb::new(),
