@@ -49,6 +49,9 @@ pub mod error;
 pub mod file;
 mod json;
 pub mod props;
+#[cfg(test)]
+mod proptests;
+pub mod schema;
 pub mod stream;
 pub mod testing;
 pub mod vmsd;

@@ -120,10 +120,7 @@ fn machine_type_mismatch_names_both() {
     let err = load_stream(
         &mut &bytes[..],
         "mac99",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [SectionRef::new("t", 0, &mut t)],
     )
     .unwrap_err();
@@ -139,10 +136,7 @@ fn load_tiny(bytes: &[u8], ram_len: usize, idstr: &'static str) -> Result<LoadRe
     load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [SectionRef::new(idstr, 0, &mut t)],
     )
 }
@@ -154,10 +148,7 @@ fn unknown_section_is_an_error_naming_it() {
     let err = load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [],
     )
     .unwrap_err();
@@ -175,10 +166,7 @@ fn missing_section_is_an_error_naming_it() {
     let err = load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [
             SectionRef::new("t", 0, &mut a),
             SectionRef::new("u", 0, &mut b),
@@ -290,10 +278,7 @@ fn droppable_section_is_skipped_by_a_loader_without_it() {
     let report = load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [SectionRef::new("t", 0, &mut t2)],
     )
     .unwrap();
@@ -305,10 +290,7 @@ fn droppable_section_is_skipped_by_a_loader_without_it() {
     load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [
             SectionRef::new("t", 0, &mut t3),
             SectionRef::new("x", 0, &mut e3).droppable(),
@@ -326,10 +308,7 @@ fn droppable_section_may_be_absent() {
     let report = load_stream(
         &mut &bytes[..],
         "m",
-        &mut [RamBlockMut {
-            name: "r",
-            data: &mut ram,
-        }],
+        &mut [RamBlockMut::new("r", &mut ram)],
         &mut [
             SectionRef::new("t", 0, &mut t),
             SectionRef::new("x", 0, &mut e).droppable(),
@@ -467,4 +446,39 @@ fn demo_devices_roundtrip() {
     let m = DemoMachine::busy(PAGE_SIZE);
     crate::testing::assert_roundtrip(&mut m.cpu.clone());
     crate::testing::assert_mutated_roundtrip(&mut DemoUart::default(), |u| u.irq = true);
+}
+
+#[test]
+fn fresh_ram_load_matches_plain_load() {
+    let mut m = DemoMachine::busy(32 * PAGE_SIZE);
+    let file = m
+        .save_file(Vec::new(), crate::file::FileOptions::default())
+        .unwrap();
+    let mut a = DemoMachine::new(32 * PAGE_SIZE);
+    a.load_file_fresh(&file[..]).unwrap();
+    assert_eq!(a, m);
+}
+
+#[test]
+fn zero_record_after_page_record_clears_the_page_even_on_fresh_ram() {
+    // A stream may send a page twice (QEMU's precopy does); the last record wins.
+    let mut rec = Vec::new();
+    rec.extend_from_slice(&RAM_FLAG_PAGE.to_be_bytes());
+    rec.extend_from_slice(&[1, b'r']);
+    rec.extend_from_slice(&[0xaa; PAGE_SIZE]);
+    rec.extend_from_slice(&(RAM_FLAG_ZERO | RAM_FLAG_CONTINUE).to_be_bytes());
+    rec.push(0);
+    rec.extend_from_slice(&RAM_FLAG_EOS.to_be_bytes());
+    for known_zero in [false, true] {
+        let mut data = vec![0u8; PAGE_SIZE];
+        let mut blocks = [RamBlockMut {
+            name: "r",
+            data: &mut data,
+            known_zero,
+        }];
+        let mut written = vec![vec![0u64; 1]];
+        let mut src = &rec[..];
+        load_ram(&mut Reader::new(&mut src), &mut blocks, &mut written).unwrap();
+        assert!(data.iter().all(|&b| b == 0), "known_zero={known_zero}");
+    }
 }

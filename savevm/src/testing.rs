@@ -227,10 +227,7 @@ pub mod demo {
         }
 
         pub fn load_stream(&mut self, r: &mut dyn std::io::Read) -> Result<LoadReport, LoadError> {
-            let mut ram = [RamBlockMut {
-                name: G3BEIGE_RAM,
-                data: &mut self.ram,
-            }];
+            let mut ram = [RamBlockMut::new(G3BEIGE_RAM, &mut self.ram)];
             let mut secs = [
                 SectionRef::new("cpu", 0, &mut self.cpu),
                 SectionRef::new("escc", 0, &mut self.uart),
@@ -257,9 +254,24 @@ pub mod demo {
         }
 
         pub fn load_file<R: std::io::Read>(&mut self, r: R) -> Result<LoadReport, LoadError> {
+            self.load_file_ram(r, false)
+        }
+
+        /// Like `load_file`, for a machine fresh from `new` (RAM all zero): zero pages
+        /// are not touched. Wrong results if RAM is not all zero.
+        pub fn load_file_fresh<R: std::io::Read>(&mut self, r: R) -> Result<LoadReport, LoadError> {
+            self.load_file_ram(r, true)
+        }
+
+        fn load_file_ram<R: std::io::Read>(
+            &mut self,
+            r: R,
+            fresh: bool,
+        ) -> Result<LoadReport, LoadError> {
             let mut ram = [RamBlockMut {
                 name: G3BEIGE_RAM,
                 data: &mut self.ram,
+                known_zero: fresh,
             }];
             let mut secs = [
                 SectionRef::new("cpu", 0, &mut self.cpu),
@@ -267,6 +279,129 @@ pub mod demo {
                 SectionRef::new("escc", 1, &mut self.uart2),
             ];
             load_file(r, MACHINE, &mut ram, &mut secs)
+        }
+    }
+}
+
+impl demo::DemoMachine {
+    /// A machine whose RAM looks like a booted guest's: `ram_bytes` of RAM of which
+    /// `nonzero_bytes` are non-zero pages, scattered in runs. A third of those pages
+    /// look like PowerPC code (few primary opcodes, varying registers and
+    /// displacements), a third like text, a third like kernel data (pointers,
+    /// small counters). Deterministic for a given `seed`.
+    pub fn guest_like(ram_bytes: usize, nonzero_bytes: usize, seed: u64) -> Self {
+        const PAGE: usize = 4096;
+        let mut m = demo::DemoMachine::busy(PAGE);
+        m.ram = vec![0u8; ram_bytes];
+        let mut rng = seed | 1;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let pages = ram_bytes / PAGE;
+        let want = (nonzero_bytes / PAGE).min(pages);
+        let mut used = vec![false; pages];
+        let mut filled = 0;
+        while filled < want {
+            let start = (next() as usize) % pages;
+            let run = 1 + (next() as usize) % 64;
+            let end = (start + run).min(pages);
+            for (p, used) in used.iter_mut().enumerate().take(end).skip(start) {
+                if !*used && filled < want {
+                    *used = true;
+                    fill_guest_page(&mut m.ram[p * PAGE..(p + 1) * PAGE], p % 3, &mut next);
+                    filled += 1;
+                }
+            }
+        }
+        m
+    }
+}
+
+const GUEST_WORDS: &[&str] = &[
+    "the ",
+    "kernel ",
+    "page ",
+    "of ",
+    "memory ",
+    "driver ",
+    "and ",
+    "to ",
+    "device ",
+    "error ",
+    "interrupt ",
+    "return ",
+    "value ",
+    "buffer ",
+    "a ",
+    "is ",
+    "in ",
+    "for ",
+    "struct ",
+    "file ",
+    "Linux ",
+    "version ",
+    "mac ",
+    "heathrow ",
+    "via-cuda ",
+    "adb ",
+    "scsi ",
+    "ide ",
+    "0x",
+    "\n",
+    ": ",
+    ", ",
+    "(",
+    ")",
+    "=",
+    "%d ",
+    "%s ",
+    "init ",
+    "alloc ",
+    "free ",
+];
+
+fn fill_guest_page(page: &mut [u8], kind: usize, next: &mut impl FnMut() -> u64) {
+    match kind {
+        0 => {
+            const OPS: [u32; 8] = [
+                0x7c00_0000,
+                0x3800_0000,
+                0x8000_0000,
+                0x9000_0000,
+                0x4800_0000,
+                0x4180_0000,
+                0x7c08_02a6,
+                0x9421_0000,
+            ];
+            for w in page.chunks_exact_mut(4) {
+                let r = next();
+                let op = OPS[(r & 7) as usize] | ((r >> 8) as u32 & 0x0003_001c);
+                w.copy_from_slice(&op.to_be_bytes());
+            }
+        }
+        1 => {
+            let mut i = 0;
+            while i < page.len() {
+                let w = GUEST_WORDS[(next() % GUEST_WORDS.len() as u64) as usize].as_bytes();
+                let n = w.len().min(page.len() - i);
+                page[i..i + n].copy_from_slice(&w[..n]);
+                i += n;
+            }
+        }
+        _ => {
+            for w in page.chunks_exact_mut(8) {
+                let r = next();
+                let v: u32 = if r & 7 == 0 {
+                    0xc000_0000 | (r >> 8) as u32 & 0x0fff_fff0
+                } else {
+                    (r >> 16) as u32 & 0xff
+                };
+                w[..4].copy_from_slice(&v.to_be_bytes());
+                w[4..].copy_from_slice(&((r >> 40) as u32 & 0x3).to_be_bytes());
+            }
         }
     }
 }

@@ -802,6 +802,13 @@ impl<T: 'static> VmsdBuilder<T> {
             kind: FieldKind::VBuffer { max },
         };
         let save: SaveFn<T> = Box::new(move |s, out, desc| {
+            // A length above max would save but never load: the device broke its own
+            // invariant. Tests catch it here; release builds clamp.
+            debug_assert!(
+                len(s) <= max,
+                "savevm: vbuffer '{name}' length {} > max {max}",
+                len(s)
+            );
             let n = len(s).min(max);
             let buf = get(s);
             let have = n.min(buf.len());

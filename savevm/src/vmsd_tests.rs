@@ -383,20 +383,31 @@ fn bool_other_than_zero_or_one_is_out_of_range() {
 #[test]
 fn vbuffer_longer_than_max_is_rejected_before_allocating() {
     let mut d = Dev {
-        fifo_len: 200,
-        fifo: vec![1; 200],
+        fifo_len: 16,
+        fifo: vec![1; 16],
         ..Dev::default()
     };
-    // Saving clamps to max, but a stream may claim more: forge the length byte.
+    // A stream may claim more than max: forge the length byte.
     let mut bytes = save_bytes(&mut d);
     let len_at = bytes.len() - 16 - 1;
-    assert_eq!(bytes[len_at], 200);
+    assert_eq!(bytes[len_at], 16);
+    bytes[len_at] = 200;
     let err = load_bytes(&mut Dev::default(), &bytes).unwrap_err();
     assert!(
         matches!(err, LoadError::OutOfRange { value: 200, .. }),
         "{err}"
     );
-    bytes.truncate(len_at);
+}
+
+#[test]
+#[should_panic(expected = "length 200 > max 16")]
+fn vbuffer_length_above_max_is_a_device_bug_caught_at_save() {
+    let mut d = Dev {
+        fifo_len: 200,
+        fifo: vec![1; 200],
+        ..Dev::default()
+    };
+    save_bytes(&mut d);
 }
 
 #[test]
