@@ -138,12 +138,9 @@ fn pick_nan2(a: u64, b: u64, flags: &mut u8) -> u64 {
 
 /// Rounds `sign * (m + s) * 2^e` once, where `0 < s < 1` when `sticky` is set.
 ///
-/// Callers that pass `sticky` give `m` at least 64 significant bits, so the sticky
-/// fraction always lies below the rounding bit. With `rebias_underflow` (FPSCR[UE])
-/// a tiny result is not denormalised: it is rounded to full precision and its
-/// exponent raised by 1536 (192 for single), with UX even when exact; with
-/// `rebias_overflow` (FPSCR[OE]) an overflowing result has its exponent lowered by
-/// the same amount instead of becoming infinity. Both as QEMU's softfloat does.
+/// The work is done on 63 bits: a wider `m` is shifted down with the lost bits
+/// jammed into bit 0, which keeps every rounding decision exact because the
+/// rounding point is always at least 10 bits above that sticky bit.
 pub fn round_pack(
     sign: bool,
     m: u128,
@@ -153,15 +150,44 @@ pub fn round_pack(
     rm: Mode,
     flags: &mut u8,
 ) -> u64 {
-    let (p, emin, emax, rebias) = match prec {
-        Prec::Double => (53, -1022, 1023, 1536),
-        Prec::Single | Prec::Float32 => (24, -126, 127, 192),
-    };
     if m == 0 {
         // Only a sticky remainder: far below the smallest subnormal.
         return round_tiny(sign, sticky, prec, rm, flags);
     }
     let msb = 127 - m.leading_zeros() as i32;
+    if msb > 62 {
+        let k = (msb - 62) as u32;
+        let lost = m & ((1u128 << k) - 1) != 0;
+        round64(
+            sign,
+            (m >> k) as u64 | (lost || sticky) as u64,
+            e + k as i32,
+            prec,
+            rm,
+            flags,
+        )
+    } else if sticky {
+        let k = (62 - msb) as u32;
+        round64(sign, ((m as u64) << k) | 1, e - k as i32, prec, rm, flags)
+    } else {
+        round64(sign, m as u64, e, prec, rm, flags)
+    }
+}
+
+/// [`round_pack`] for a non-zero `m` of at most 63 bits whose bit 0 may be a
+/// sticky bit standing for anything below it.
+///
+/// With `rebias_underflow` (FPSCR[UE])
+/// a tiny result is not denormalised: it is rounded to full precision and its
+/// exponent raised by 1536 (192 for single), with UX even when exact; with
+/// `rebias_overflow` (FPSCR[OE]) an overflowing result has its exponent lowered by
+/// the same amount instead of becoming infinity. Both as QEMU's softfloat does.
+pub fn round64(sign: bool, m: u64, e: i32, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
+    let (p, emin, emax, rebias) = match prec {
+        Prec::Double => (53, -1022, 1023, 1536),
+        Prec::Single | Prec::Float32 => (24, -126, 127, 192),
+    };
+    let msb = 63 - m.leading_zeros() as i32;
     let lead = msb + e;
     let tiny = lead < emin;
     let scaled = tiny && rm.rebias_underflow;
@@ -172,15 +198,15 @@ pub fn round_pack(
     };
     let shift = lsb - e;
     let (mut q, half, rest) = if shift <= 0 {
-        (m << (-shift) as u32, false, sticky)
-    } else if shift > 128 {
-        (0u128, false, true)
-    } else if shift == 128 {
-        (0u128, m >> 127 != 0, m << 1 != 0 || sticky)
+        (m << (-shift) as u32, false, false)
+    } else if shift > 64 {
+        (0u64, false, true)
+    } else if shift == 64 {
+        (0u64, m >> 63 != 0, m << 1 != 0)
     } else {
-        let rem = m & ((1u128 << shift) - 1);
-        let h = 1u128 << (shift - 1);
-        (m >> shift, rem & h != 0, rem & (h - 1) != 0 || sticky)
+        let rem = m & ((1u64 << shift) - 1);
+        let h = 1u64 << (shift - 1);
+        (m >> shift, rem & h != 0, rem & (h - 1) != 0)
     };
     let inexact = half || rest;
     let up = match rm.rm {
@@ -219,7 +245,6 @@ pub fn round_pack(
     } else if tiny && inexact {
         *flags |= UNDERFLOW;
     }
-    let q = q as u64;
     let s = (sign as u64) << 63;
     if q == 0 {
         return s;
@@ -299,7 +324,9 @@ fn overflow_result(sign: bool, prec: Prec, rm: Rounding) -> u64 {
     }
 }
 
-/// Exact sum of two finite non-zero values, rounded once.
+/// Sum of two finite non-zero doubles, rounded once: the larger operand's
+/// leading bit goes to bit 61 and the smaller is shifted right with the lost
+/// bits jammed into bit 0 (softfloat's scheme; exact for every precision).
 fn add_finite(
     sa: bool,
     (ma, ea): (u64, i32),
@@ -309,7 +336,35 @@ fn add_finite(
     rm: Mode,
     flags: &mut u8,
 ) -> u64 {
-    add_wide(sa, ma as u128, ea, sb, mb as u128, eb, prec, rm, flags)
+    let la = 63 - ma.leading_zeros() as i32 + ea;
+    let lb = 63 - mb.leading_zeros() as i32 + eb;
+    let ((sx, mx, ex), (sy, my, ey)) = if la >= lb {
+        ((sa, ma, ea), (sb, mb, eb))
+    } else {
+        ((sb, mb, eb), (sa, ma, ea))
+    };
+    let sh = 61 - (63 - mx.leading_zeros() as i32);
+    let x = mx << sh;
+    let e = ex - sh;
+    let d = ey - e;
+    let y = if d >= 0 {
+        my << d
+    } else if d <= -64 {
+        1
+    } else {
+        let r = (-d) as u32;
+        (my >> r) | (my & ((1u64 << r) - 1) != 0) as u64
+    };
+    if sx == sy {
+        round64(sx, x + y, e, prec, rm, flags)
+    } else if x > y {
+        round64(sx, x - y, e, prec, rm, flags)
+    } else if x < y {
+        // Equal leading positions, so nothing was jammed.
+        round64(sy, y - x, e, prec, rm, flags)
+    } else {
+        zero(rm.rm == Rounding::Down)
+    }
 }
 
 /// `sa*ma*2^ea + sb*mb*2^eb` for non-zero ma, mb of at most 106 bits.
