@@ -7,7 +7,8 @@
 //! - `session`: the VM thread and host I/O threads; `chardev`, `mux`, `term`:
 //!   serial/monitor backends, the Ctrl-A multiplexer, the raw terminal;
 //! - `monitor`: HMP commands; `snapshot`: savevm/loadvm files;
-//! - `logging`: `-d` categories as tracing targets.
+//! - `logging`: `-d` categories as tracing targets;
+//! - `window`: the guest screen in a winit + softbuffer window.
 
 pub mod chardev;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod term;
 #[cfg(test)]
 mod testutil;
 pub mod vm;
+pub mod window;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -117,8 +119,13 @@ fn run_config(cfg: &Config) -> Result<i32, String> {
         monitor: cfg.monitor.clone(),
         pacing: cfg.pacing,
         no_reboot: cfg.no_reboot,
+        display: None,
     };
-    let reason = session::run(host, opts, io);
+    let reason = if cfg.display == cli::DisplayKind::Window {
+        window::run(host, opts, io)
+    } else {
+        session::run(host, opts, io)
+    };
     drop(raw);
     match reason? {
         ExitReason::PowerOff | ExitReason::Quit | ExitReason::Reset => Ok(0),

@@ -208,9 +208,18 @@ impl VmHost {
                     Err(e) => format!("Error: screendump {}: {e}\n", path.display()),
                 },
             },
-            Command::SendKey(_) => {
-                "Error: sendkey: the ADB keyboard is not connected to the monitor yet\n".into()
-            }
+            Command::SendKey(combo) => match crate::window::keymap::parse_combo(&combo) {
+                Ok(codes) => {
+                    for &c in &codes {
+                        self.vm.key_event(c, true);
+                    }
+                    for &c in codes.iter().rev() {
+                        self.vm.key_event(c, false);
+                    }
+                    String::new()
+                }
+                Err(e) => format!("Error: {e}\n"),
+            },
         }
     }
 }
@@ -343,6 +352,49 @@ mod tests {
         let mut h = host(&d);
         h.execute_line("quit");
         assert!(h.quit);
+    }
+
+    #[test]
+    fn sendkey_presses_in_order_and_releases_in_reverse() {
+        let d = TempDir::new("mon");
+        let vm = FakeVm::new();
+        let keys = vm.keys.clone();
+        let mut h = VmHost::new(Box::new(vm), SnapshotDir::new(d.path()));
+        assert_eq!(h.execute_line("sendkey ctrl-alt-f1"), "");
+        assert_eq!(
+            *keys.lock().unwrap(),
+            [
+                (0x36, true),
+                (0x3A, true),
+                (0x7A, true),
+                (0x7A, false),
+                (0x3A, false),
+                (0x36, false)
+            ]
+        );
+        assert!(h
+            .execute_line("sendkey ctrl-nokey")
+            .contains("unknown key 'nokey'"));
+        assert_eq!(
+            keys.lock().unwrap().len(),
+            6,
+            "nothing sent for a bad combo"
+        );
+    }
+
+    #[test]
+    fn screendump_writes_png_when_the_machine_has_a_screen() {
+        let d = TempDir::new("mon");
+        let mut vm = FakeVm::new();
+        vm.screen = Some(crate::vm::Frame {
+            width: 2,
+            height: 2,
+            pixels: vec![0xFFFFFF; 4],
+        });
+        let mut h = VmHost::new(Box::new(vm), SnapshotDir::new(d.path()));
+        let p = d.path().join("s.png");
+        assert_eq!(h.execute_line(&format!("screendump {}", p.display())), "");
+        assert!(std::fs::read(&p).unwrap().starts_with(b"\x89PNG"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::chardev::{self, ChardevSpec, Port};
 use crate::monitor::{VmHost, BANNER, PROMPT};
 use crate::mux::{self, Focus, LineEditor, Mux, MuxEvent};
-use crate::vm::VmEvent;
+use crate::vm::{Frame, VmEvent};
 
 /// Virtual time per slice: short enough that monitor commands and input are
 /// handled within about a millisecond of host time.
@@ -47,6 +47,45 @@ pub enum Ctl {
     Quit {
         notice: Option<Port>,
     },
+    /// From the window: an ADB key code went down or up.
+    Key {
+        code: u8,
+        down: bool,
+    },
+    /// From the window: relative mouse motion and button state.
+    Mouse {
+        dx: i32,
+        dy: i32,
+        button: bool,
+    },
+}
+
+/// How often the VM thread looks for a changed screen (about the refresh rate).
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+
+/// What the window shows, published by the VM thread.
+#[derive(Debug, Clone, Default)]
+pub struct DisplayState {
+    pub frame: Option<Arc<Frame>>,
+    /// Bumped on each new frame.
+    pub generation: u64,
+    pub running: bool,
+    pub machine: String,
+    /// Virtual time per real time over the last second (1.0 = real time).
+    pub speed: f64,
+}
+
+/// The VM thread's link to a window: shared state plus a wake-up call.
+#[derive(Clone)]
+pub struct DisplayLink {
+    pub state: Arc<Mutex<DisplayState>>,
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for DisplayLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DisplayLink")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +103,8 @@ pub struct Options {
     pub monitor: ChardevSpec,
     pub pacing: bool,
     pub no_reboot: bool,
+    /// Set when a window shows the screen.
+    pub display: Option<DisplayLink>,
 }
 
 /// The process's stdio, abstracted so tests drive a session in-process.
@@ -111,6 +152,28 @@ struct VmThread {
     anchor: Anchor,
     epoch: u64,
     quit_notice: Option<Port>,
+    screen: Screen,
+}
+
+/// The VM thread's side of the display.
+struct Screen {
+    link: Option<DisplayLink>,
+    frame: Frame,
+    last_poll: Instant,
+    speed_since: (Instant, u64),
+    shown_running: Option<bool>,
+}
+
+impl Screen {
+    fn new(link: Option<DisplayLink>) -> Screen {
+        Screen {
+            link,
+            frame: Frame::default(),
+            last_poll: Instant::now(),
+            speed_since: (Instant::now(), 0),
+            shown_running: None,
+        }
+    }
 }
 
 impl VmThread {
@@ -134,6 +197,8 @@ impl VmThread {
                 self.host.quit = true;
                 self.quit_notice = notice;
             }
+            Ctl::Key { code, down } => self.host.vm.key_event(code, down),
+            Ctl::Mouse { dx, dy, button } => self.host.vm.mouse_event(dx, dy, button),
         }
     }
 
@@ -189,12 +254,9 @@ impl VmThread {
         let got = match until {
             Some(t) => {
                 let deadline = self.anchor.real_for(t);
-                match deadline.checked_duration_since(Instant::now()) {
-                    Some(wait) if !wait.is_zero() => self.rx.recv_timeout(wait),
-                    _ => Err(RecvTimeoutError::Timeout),
-                }
+                self.recv_until(Some(deadline))
             }
-            None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            None => self.recv_until(None),
         };
         match got {
             Ok(msg) => {
@@ -218,9 +280,73 @@ impl VmThread {
         }
     }
 
+    /// Wait for a message until `deadline` (None = forever). With a window,
+    /// the wait is cut into refresh intervals to publish screen changes.
+    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<Ctl, RecvTimeoutError> {
+        loop {
+            let now = Instant::now();
+            let left = deadline.map(|d| d.saturating_duration_since(now));
+            if left == Some(Duration::ZERO) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            if self.screen.link.is_none() {
+                return match left {
+                    Some(l) => self.rx.recv_timeout(l),
+                    None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+            }
+            let step = left.map_or(FRAME_INTERVAL, |l| l.min(FRAME_INTERVAL));
+            match self.rx.recv_timeout(step) {
+                Err(RecvTimeoutError::Timeout) => self.poll_display(),
+                other => return other,
+            }
+        }
+    }
+
+    /// Publish a changed screen or run state to the window, at most once per
+    /// refresh interval.
+    fn poll_display(&mut self) {
+        let Some(link) = self.screen.link.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(self.screen.last_poll) < FRAME_INTERVAL {
+            return;
+        }
+        self.screen.last_poll = now;
+        let changed = self.host.vm.update_frame(&mut self.screen.frame);
+        let mut notify = changed || self.screen.shown_running != Some(self.host.running);
+        let (t0, v0) = self.screen.speed_since;
+        let real = now.duration_since(t0);
+        let mut speed = None;
+        if real >= Duration::from_secs(1) {
+            let virt = self.host.vm.now_ns().saturating_sub(v0);
+            speed = Some(virt as f64 / real.as_nanos() as f64);
+            self.screen.speed_since = (now, self.host.vm.now_ns());
+            notify = true;
+        }
+        if !notify {
+            return;
+        }
+        self.screen.shown_running = Some(self.host.running);
+        {
+            let mut st = link.state.lock().unwrap_or_else(|p| p.into_inner());
+            if changed {
+                st.frame = Some(Arc::new(self.screen.frame.clone()));
+                st.generation += 1;
+            }
+            st.running = self.host.running;
+            st.machine = self.host.vm.machine_type().to_string();
+            if let Some(s) = speed {
+                st.speed = s;
+            }
+        }
+        (link.wake)();
+    }
+
     /// Nothing but the host can wake the guest (or the VM is stopped).
     fn wait_forever(&mut self) {
-        match self.rx.recv() {
+        match self.recv_until(None) {
             Ok(m) => self.handle(m),
             // No input source is left: only a signal can end this now.
             Err(_) => thread::sleep(Duration::from_millis(100)),
@@ -241,11 +367,13 @@ impl VmThread {
             self.reanchor_if_needed();
             if !self.host.running {
                 self.flush_output();
+                self.poll_display();
                 self.wait_forever();
                 continue;
             }
             let ev = self.host.vm.run_slice(SLICE_NS);
             self.flush_output();
+            self.poll_display();
             match ev {
                 VmEvent::Ran => {}
                 VmEvent::Idle { until_ns } => self.idle(until_ns),
@@ -287,6 +415,47 @@ impl MonitorInput {
 
 /// Run a session to its end. Ports are flushed before returning.
 pub fn run(host: VmHost, opts: Options, io: StdIo) -> Result<ExitReason, String> {
+    start(host, opts, io)?.wait()
+}
+
+/// A started session.
+#[derive(Debug)]
+pub struct Running {
+    done_rx: Receiver<ExitReason>,
+    ports: Vec<Port>,
+    ctl: Sender<Ctl>,
+}
+
+impl Running {
+    /// A sender to the VM thread (the window sends keys and quit).
+    pub fn ctl(&self) -> Sender<Ctl> {
+        self.ctl.clone()
+    }
+
+    /// Wait for the VM thread to end (or a signal), then flush every port.
+    pub fn wait(self) -> Result<ExitReason, String> {
+        let reason = loop {
+            match self.done_rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(r) => break r,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(sig) = crate::term::signalled() {
+                        break ExitReason::Signal(sig);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the VM thread panicked (see the message above)".into())
+                }
+            }
+        };
+        for p in &self.ports {
+            p.flush(Duration::from_secs(1));
+        }
+        Ok(reason)
+    }
+}
+
+/// Start the VM thread and the host I/O threads.
+pub fn start(host: VmHost, opts: Options, io: StdIo) -> Result<Running, String> {
     let (ctl_tx, ctl_rx) = mpsc::channel::<Ctl>();
     let stdio_used = opts.serial.iter().any(ChardevSpec::uses_stdio) || opts.monitor.uses_stdio();
     let stdout = stdio_used.then(|| chardev::spawn_writer("stdio", io.stdout));
@@ -427,12 +596,11 @@ pub fn run(host: VmHost, opts: Options, io: StdIo) -> Result<ExitReason, String>
             }),
         );
     }
-    drop(ctl_tx);
-
     let vm_thread = VmThread {
         anchor: Anchor::new(host.vm.now_ns()),
         epoch: host.epoch,
         quit_notice: None,
+        screen: Screen::new(opts.display.clone()),
         host,
         rx: ctl_rx,
         ports,
@@ -447,23 +615,11 @@ pub fn run(host: VmHost, opts: Options, io: StdIo) -> Result<ExitReason, String>
             let _ = done_tx.send(r);
         })
         .map_err(|e| format!("cannot start the VM thread: {e}"))?;
-    let reason = loop {
-        match done_rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(r) => break r,
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(sig) = crate::term::signalled() {
-                    break ExitReason::Signal(sig);
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err("the VM thread panicked (see the message above)".into())
-            }
-        }
-    };
-    for p in &all_ports {
-        p.flush(Duration::from_secs(1));
-    }
-    Ok(reason)
+    Ok(Running {
+        done_rx,
+        ports: all_ports,
+        ctl: ctl_tx,
+    })
 }
 
 fn flush_serial(tx: &Sender<Ctl>, chan: Option<usize>, buf: &mut Vec<u8>) {
@@ -512,6 +668,7 @@ mod tests {
             monitor: ChardevSpec::MonStdio,
             pacing: false,
             no_reboot: false,
+            display: None,
         }
     }
 
@@ -621,6 +778,7 @@ mod tests {
             anchor: Anchor::new(0),
             epoch: 0,
             quit_notice: None,
+            screen: Screen::new(None),
             host,
             rx: mpsc::channel().1,
             ports: vec![None, None],
@@ -648,6 +806,7 @@ mod tests {
             anchor: Anchor::new(0),
             epoch: 0,
             quit_notice: None,
+            screen: Screen::new(None),
             host,
             rx,
             ports: vec![None, None],
@@ -692,6 +851,7 @@ mod tests {
             },
             pacing: false,
             no_reboot: false,
+            display: None,
         };
         let io = StdIo {
             stdin: Box::new(std::io::empty()),

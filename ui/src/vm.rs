@@ -73,10 +73,29 @@ pub trait Vm: Send {
     fn ram_size(&self) -> u64;
     /// The JSON description of every device's state (`-dump-vmstate`).
     fn dump_vmstate(&self, w: &mut dyn Write) -> Result<(), VmError>;
-    /// The current screen, if the machine has a display and it is enabled.
+    /// The current screen, if the machine has a display and it is enabled
+    /// (screendump).
     fn framebuffer(&mut self) -> Option<Frame> {
         None
     }
+    /// Copy the screen into `frame` if it changed since `frame` was last
+    /// filled (VRAM writes, mode or palette change); returns whether it did.
+    /// Called about 60 times a second while a window is open, so a machine
+    /// should override this with dirty tracking; the default compares.
+    fn update_frame(&mut self, frame: &mut Frame) -> bool {
+        match self.framebuffer() {
+            Some(f) if f != *frame => {
+                *frame = f;
+                true
+            }
+            _ => false,
+        }
+    }
+    /// A key on the ADB keyboard went down or up (`adb_code` is the ADB
+    /// virtual key code; the keyboard device does the key repeat).
+    fn key_event(&mut self, _adb_code: u8, _down: bool) {}
+    /// Relative mouse motion and the button state (ADB mouse, one button).
+    fn mouse_event(&mut self, _dx: i32, _dy: i32, _button: bool) {}
 }
 
 #[cfg(test)]
@@ -107,6 +126,9 @@ pub mod fake {
         /// When set, the guest idles with this deadline instead of running.
         pub idle_deadline: Option<Option<u64>>,
         pub slices: u64,
+        pub screen: Option<Frame>,
+        /// Keys received, shared so a test can read them after boxing the VM.
+        pub keys: std::sync::Arc<std::sync::Mutex<Vec<(u8, bool)>>>,
     }
 
     const MAGIC: &[u8; 8] = b"FAKEVM01";
@@ -126,6 +148,8 @@ pub mod fake {
                 fifo: usize::MAX,
                 idle_deadline: None,
                 slices: 0,
+                screen: None,
+                keys: Default::default(),
             }
         }
     }
@@ -240,6 +264,12 @@ pub mod fake {
         fn dump_vmstate(&self, w: &mut dyn Write) -> Result<(), VmError> {
             w.write_all(b"{\"fake\": {}}\n")?;
             Ok(())
+        }
+        fn framebuffer(&mut self) -> Option<Frame> {
+            self.screen.clone()
+        }
+        fn key_event(&mut self, adb_code: u8, down: bool) {
+            self.keys.lock().unwrap().push((adb_code, down));
         }
     }
 }
