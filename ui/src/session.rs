@@ -399,6 +399,12 @@ struct MonitorInput {
 impl MonitorInput {
     fn feed(&mut self, b: u8) {
         let (line, echo) = self.editor.feed(b);
+        // A client can type before `start` has stored the port that `open`
+        // created (the reader runs from inside `open`): wait for it briefly.
+        let t0 = Instant::now();
+        while self.out.get().is_none() && t0.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(1));
+        }
         if let Some(out) = self.out.get() {
             if self.echo {
                 out.write(&echo);
