@@ -38,6 +38,49 @@
 //! savevm::testing::assert_roundtrip(&mut dev);
 //! ```
 //!
+//! # Saving and loading a machine
+//! The board lists its sections (every `T: VmState` is a [`Section`]) and RAM blocks,
+//! and calls [`save_file`] / [`load_file`] (or [`save_stream`] / [`load_stream`] for
+//! the raw QEMU stream). RAM pages stream straight from guest memory into the zstd
+//! encoder; no copy of RAM is made. Load into freshly built devices; on error throw
+//! them away.
+//!
+//! ```no_run
+//! # use savevm::*;
+//! # #[derive(Default)] struct Escc { wr9: u8 }
+//! # impl VmState for Escc { fn vmsd() -> &'static Vmsd<Self> {
+//! #     static V: std::sync::LazyLock<Vmsd<Escc>> = std::sync::LazyLock::new(||
+//! #         Vmsd::<Escc>::builder("escc").field("wr9", |s| &s.wr9, |s| &mut s.wr9).build());
+//! #     &V } }
+//! # fn f(ram: &mut Vec<u8>, escc: &mut Escc) -> Result<(), Box<dyn std::error::Error>> {
+//! let file = std::fs::File::create("snap.zst")?;
+//! save_file(
+//!     std::io::BufWriter::new(file),
+//!     FileOptions::default(),
+//!     "g3beige",
+//!     &[RamBlock { name: G3BEIGE_RAM, data: ram }],
+//!     &mut [SectionRef::new("escc", 0, escc)],
+//! )?;
+//!
+//! let mut fresh_ram = vec![0u8; ram.len()];
+//! let mut fresh_escc = Escc::default();
+//! let report = load_file(
+//!     std::fs::File::open("snap.zst")?,
+//!     "g3beige",
+//!     &mut [RamBlockMut::fresh(G3BEIGE_RAM, &mut fresh_ram)],
+//!     &mut [SectionRef::new("escc", 0, &mut fresh_escc)],
+//! )?;
+//! for w in report.warnings { eprintln!("loadvm: {w}"); }
+//! # Ok(()) }
+//! ```
+//!
+//! idstrs and instance ids are wire format, like description names. The board's RAM
+//! invalidation (translated code) after a load is the board's job.
+//!
+//! # Schema
+//! [`schema::dump`] writes every description of a machine as JSON (like QEMU's
+//! `-dump-vmstate`); `savevm-check OLD.json NEW.json` reports incompatible changes.
+//!
 //! # Properties
 //! [`props::Props::resolve`] combines registered defaults, a machine type's compat list
 //! and `-global` overrides; the board copies values into device structs, where a

@@ -93,6 +93,65 @@ pub fn dump_description(d: &dyn Describe) -> Value {
     desc_json(d, None)
 }
 
+/// Checks a dump for names that are wire format and must be unique: two different
+/// descriptions (sections, nested structs or subsections) with the same name, as when
+/// QEMU shipped two subsections called `cpu/tlb6xx`. Returns one message per clash.
+pub fn lint(dump: &Value) -> Vec<String> {
+    fn walk<'a>(d: &'a Value, seen: &mut BTreeMap<&'a str, &'a Value>, out: &mut Vec<String>) {
+        let Some(name) = d.get("name").and_then(Value::as_str) else {
+            return;
+        };
+        // The droppable flag belongs to the parent's use, not the description.
+        let same = |a: &Value, b: &Value| {
+            let strip = |v: &Value| {
+                let mut v = v.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("droppable");
+                }
+                v
+            };
+            strip(a) == strip(b)
+        };
+        match seen.get(name) {
+            Some(prev) if !same(prev, d) => {
+                out.push(format!("two different descriptions are named '{name}'"))
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(name, d);
+            }
+        }
+        for f in d
+            .get("fields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(nd) = f.get("description") {
+                walk(nd, seen, out);
+            }
+        }
+        for sd in d
+            .get("subsections")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            walk(sd, seen, out);
+        }
+    }
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::new();
+    if let Some(secs) = dump.get("sections").and_then(Value::as_object) {
+        for s in secs.values() {
+            if let Some(d) = s.get("description") {
+                walk(d, &mut seen, &mut out);
+            }
+        }
+    }
+    out
+}
+
 /// One incompatible change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incompatibility {

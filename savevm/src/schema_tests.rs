@@ -319,3 +319,27 @@ fn dump_of_demo_machine_lists_every_section_once() {
     );
     assert!(check(&d, &d).unwrap().is_empty());
 }
+
+#[test]
+fn lint_finds_two_descriptions_with_one_name() {
+    let a = dump_of(base().subsection(sub(1, 1), |_| true).build());
+    assert!(lint(&a).is_empty());
+    let mut two = a.clone();
+    let mut other = a["sections"]["dev"].clone();
+    // Same subsection name, different fields: a copy-paste name.
+    other["description"]["name"] = "dev2".into();
+    other["description"]["subsections"][0]["fields"][0]["field"] = "e".into();
+    two["sections"]["dev2"] = other;
+    let problems = lint(&two);
+    assert_eq!(problems, ["two different descriptions are named 'dev/sub'"]);
+}
+
+#[test]
+fn lint_accepts_a_shared_nested_description() {
+    let mut m = crate::testing::demo::DemoMachine::new(4096);
+    let secs = [
+        crate::stream::SectionRef::new("escc", 0, &mut m.uart),
+        crate::stream::SectionRef::new("escc2", 0, &mut m.uart2),
+    ];
+    assert!(lint(&dump("g3beige", &secs)).is_empty());
+}
