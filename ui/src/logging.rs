@@ -84,7 +84,9 @@ pub fn parse_items(text: &str) -> Result<Vec<LogCategory>, CliError> {
 
 /// The filter directives for the chosen categories.
 pub fn filter_directives(cats: &[LogCategory]) -> String {
-    let mut d = String::from("warn");
+    // Windowing libraries warn about harmless host quirks (Xvfb's 0 mm
+    // screen); only their errors are worth a user's attention.
+    let mut d = String::from("warn,winit=error,sctk_adwaita=error,smithay_client_toolkit=error");
     for c in cats {
         d += &format!(",{}=trace", c.target());
     }
@@ -140,7 +142,8 @@ mod tests {
     fn directives_enable_each_target() {
         assert_eq!(
             filter_directives(&[LogCategory::InAsm, LogCategory::GuestErrors]),
-            "warn,in_asm=trace,guest_errors=trace"
+            "warn,winit=error,sctk_adwaita=error,smithay_client_toolkit=error,\
+             in_asm=trace,guest_errors=trace"
         );
         assert!(filter_directives(&[]).parse::<EnvFilter>().is_ok());
     }

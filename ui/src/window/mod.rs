@@ -8,7 +8,8 @@
 //! display server, `run` says so and continues headless.
 //!
 //! Keys: the host key's physical position maps to the ADB code (US layout).
-//! Ctrl-Alt-Q quits, Ctrl-Alt-P pauses/resumes, Ctrl-Alt-F toggles fullscreen.
+//! Hotkeys: Ctrl-Alt-Q quits, Ctrl-Alt-P pauses/resumes, Ctrl-Alt-F toggles
+//! fullscreen, Ctrl-Alt-S saves the snapshot `quick`, Ctrl-Alt-L loads it.
 
 pub mod keymap;
 pub mod scale;
@@ -202,8 +203,13 @@ impl App {
                     el.exit();
                     return;
                 }
-                KeyCode::KeyP => {
-                    let cmd = if self.running { "stop" } else { "cont" };
+                KeyCode::KeyP | KeyCode::KeyS | KeyCode::KeyL => {
+                    let cmd = match code {
+                        KeyCode::KeyS => "savevm quick",
+                        KeyCode::KeyL => "loadvm quick",
+                        _ if self.running => "stop",
+                        _ => "cont",
+                    };
                     let (port, _rx) = crate::chardev::Port::channel();
                     let _ = self.ctl.send(Ctl::Monitor {
                         line: cmd.into(),
