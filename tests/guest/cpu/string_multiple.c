@@ -95,6 +95,26 @@ LSWI(lswi1, 1) LSWI(lswi3, 3) LSWI(lswi4, 4) LSWI(lswi7, 7) LSWI(lswi13, 13) LSW
 	}
 STSWI(stswi1, 1) STSWI(stswi2, 2) STSWI(stswi5, 5) STSWI(stswi11, 11) STSWI(stswi16, 16)
 
+/* lswi/stswi wrap from r31 to r0: 16 bytes starting at r29. */
+static void t_wrap(void)
+{
+	u32 out[4];
+	u32 *po = out;
+	asm volatile("lswi 29, %1, 16\n\t"
+		     "stw 29, 0(%0)\n\tstw 30, 4(%0)\n\tstw 31, 8(%0)\n\tstw 0, 12(%0)"
+		     :
+		     : "b"(po), "b"(src)
+		     : "r0", "r29", "r30", "r31", "memory");
+	put_line("lswi-wrap", 4, out);
+	fill();
+	asm volatile("lis 29, 0x1112\n\tlis 30, 0x2122\n\tlis 31, 0x3132\n\tlis 0, 0x4142\n\t"
+		     "stswi 29, %0, 15"
+		     :
+		     : "b"(dst)
+		     : "r0", "r29", "r30", "r31", "memory");
+	dump_dst("stswi-wrap", 15);
+}
+
 static void t_lmw_stmw(int misalign)
 {
 	u32 out[4];
@@ -118,6 +138,7 @@ int main(void)
 		t_stswx(n);
 	lswi1(); lswi3(); lswi4(); lswi7(); lswi13(); lswi16();
 	stswi1(); stswi2(); stswi5(); stswi11(); stswi16();
+	t_wrap();
 	t_lmw_stmw(0);
 	return 0;
 }
