@@ -533,6 +533,14 @@ fn load_ram(
         match kind {
             RAM_FLAG_EOS => return Ok(()),
             RAM_FLAG_MEM_SIZE => {
+                let ours: u64 = ram.iter().map(|b| b.data.len() as u64).sum();
+                if addr != ours {
+                    return Err(LoadError::RamSizeMismatch {
+                        name: "total".into(),
+                        found: addr,
+                        expected: ours,
+                    });
+                }
                 let mut left = addr;
                 while left > 0 {
                     let name = r.short_str()?;
@@ -717,6 +725,12 @@ pub fn load_stream(
                 })
             }
         }
+    }
+    if !st.seen_config {
+        return Err(LoadError::MissingSection {
+            idstr: BEIGE_CONFIG.into(),
+            instance_id: 0,
+        });
     }
     if !ram.is_empty() && !ram_done {
         return Err(LoadError::MissingSection {

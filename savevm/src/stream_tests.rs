@@ -482,3 +482,35 @@ fn zero_record_after_page_record_clears_the_page_even_on_fresh_ram() {
         assert!(data.iter().all(|&b| b == 0), "known_zero={known_zero}");
     }
 }
+
+#[test]
+fn stream_without_beige_config_is_rejected() {
+    let mut bytes = tiny_stream(&[0; PAGE_SIZE], &mut Tiny::default());
+    // Cut the whole beige-config section (header to footer) out.
+    let start = 8 + 6; // after header and configuration
+    let end = bytes
+        .windows(5)
+        .position(|w| w == [0x7e, 0, 0, 0, 0])
+        .unwrap()
+        + 5;
+    bytes.drain(start..end);
+    let err = load_tiny(&bytes, PAGE_SIZE, "t").unwrap_err();
+    assert!(
+        matches!(&err, LoadError::MissingSection { idstr, .. } if idstr == BEIGE_CONFIG),
+        "{err}"
+    );
+}
+
+#[test]
+fn ram_total_mismatch_in_mem_size_record_is_reported() {
+    let mut bytes = tiny_stream(&[0; PAGE_SIZE], &mut Tiny::default());
+    // beige-config says 0x1000 (matching); the RAM section's MEM_SIZE record lies.
+    let mem = (0x1000u64 | RAM_FLAG_MEM_SIZE).to_be_bytes();
+    let at = bytes.windows(8).position(|w| w == mem).unwrap();
+    bytes[at..at + 8].copy_from_slice(&(0x2000u64 | RAM_FLAG_MEM_SIZE).to_be_bytes());
+    let err = load_tiny(&bytes, PAGE_SIZE, "t").unwrap_err();
+    assert!(
+        matches!(err, LoadError::RamSizeMismatch { found: 0x2000, .. }),
+        "{err}"
+    );
+}
