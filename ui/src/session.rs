@@ -379,10 +379,8 @@ impl VmThread {
                 VmEvent::Idle { until_ns } => self.idle(until_ns),
                 VmEvent::PowerOff => return ExitReason::PowerOff,
                 VmEvent::Reset if self.opts.no_reboot => return ExitReason::Reset,
-                VmEvent::Reset => {
-                    self.host.vm.system_reset();
-                    self.host.epoch += 1;
-                }
+                // The machine has reset itself; only the pacing anchor moves.
+                VmEvent::Reset => self.host.epoch += 1,
             }
         }
     }
@@ -731,7 +729,7 @@ mod tests {
     }
 
     #[test]
-    fn no_reboot_exits_on_guest_reset_and_otherwise_resets() {
+    fn no_reboot_exits_on_guest_reset_and_otherwise_continues() {
         let d = TempDir::new("sess");
         let mut vm = FakeVm::new();
         vm.script = vec![VmEvent::Reset];
@@ -799,6 +797,30 @@ mod tests {
         t.idle(until_ns);
         assert_eq!(t.host.vm.now_ns(), 5_000_000_000);
         assert!(started.elapsed() < Duration::from_secs(4), "must not sleep");
+    }
+
+    #[test]
+    fn paced_idle_waits_until_real_time_catches_up_with_virtual_time() {
+        let d = TempDir::new("sess");
+        let host = VmHost::new(Box::new(FakeVm::new()), SnapshotDir::new(d.path()));
+        let (_tx, rx) = mpsc::channel();
+        let mut o = opts();
+        o.pacing = true;
+        let mut t = VmThread {
+            anchor: Anchor::new(0),
+            epoch: 0,
+            quit_notice: None,
+            screen: Screen::new(None),
+            host,
+            rx,
+            ports: vec![None, None],
+            pending: vec![VecDeque::new(), VecDeque::new()],
+            opts: o,
+        };
+        let started = Instant::now();
+        t.idle(Some(50_000_000)); // 50 ms of virtual time ahead of the host
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert_eq!(t.host.vm.now_ns(), 50_000_000);
     }
 
     #[test]

@@ -16,11 +16,14 @@ pub enum VmEvent {
     /// The guest halted waiting for an interrupt. `until_ns` is the next timer
     /// deadline in virtual time, or `None` when only external input can wake it.
     /// The host waits (in real time when pacing) and then calls `idle_until`.
+    /// A machine that already skipped its idle time itself returns
+    /// `Idle { until_ns: Some(now_ns) }`: the host then only paces.
     Idle { until_ns: Option<u64> },
     /// The guest powered the machine off (CUDA POWERDOWN).
     PowerOff,
-    /// The guest asked for a reset (CUDA RESET_SYSTEM). The host either calls
-    /// `system_reset` or, with `-no-reboot`, exits.
+    /// The guest asked for a reset (CUDA RESET_SYSTEM) and the machine has
+    /// already reset itself; with `-no-reboot` the host exits instead of
+    /// continuing.
     Reset,
 }
 
