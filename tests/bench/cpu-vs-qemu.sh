@@ -4,13 +4,15 @@
 # load/store loop, a branchy interpreter, an FP loop and a larger C workload
 # (CRC, sort, integer and FP matrix multiply).
 #
-# Prints wall time under each, beige's retired guest instructions, guest MIPS
-# for both (same instruction count), and the speed ratio beige/QEMU (>1 means
-# beige is faster). Outputs are compared too: a mismatch is flagged.
+# Prints CPU seconds (user + sys) under each, beige's retired guest
+# instructions, guest MIPS for both (same instruction count), and the speed
+# ratio QEMU time / beige time (>1 means beige is faster). Outputs are
+# compared too: a mismatch is flagged.
 #
 # usage: tests/bench/cpu-vs-qemu.sh [PROGRAM...]
 #   SCALE=n multiplies every workload's iteration count (default 1).
 #   REPEAT=n takes the best of n runs per emulator (default 1).
+#   BEIGE_USER=path uses that beige-user binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,9 +26,13 @@ for tool in powerpc-linux-gnu-gcc qemu-ppc; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run scripts/setup" >&2; exit 1; }
 done
 
-echo "building beige-user (release)..." >&2
-cargo build --release -q -p beige-tests --bin beige-user
-beige="$target/release/beige-user"
+if [ -n "${BEIGE_USER:-}" ]; then
+  beige=$BEIGE_USER
+else
+  echo "building beige-user (release)..." >&2
+  cargo build --release -q -p beige-tests --bin beige-user
+  beige="$target/release/beige-user"
+fi
 
 rt=tests/guest/cpu/rt
 cflags=(-static -nostdlib -ffreestanding -O1 -mcpu=750 -fno-pie -no-pie
@@ -41,13 +47,16 @@ programs=(
   "workload  tests/guest/cpu/workload.c   ROUNDS 40"
 )
 
-now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
+# CPU time (user + sys) from bash's `time`: steadier than wall time on a
+# shared machine. QEMU's TCG thread and beige are both single-threaded.
+TIMEFORMAT='%3U %3S'
+cputime() { awk '{ print $1 + $2 }' "$1"; }
 best() { # best (lowest) of the numbers on stdin
   sort -g | head -1
 }
 
-printf '%-10s %10s %10s %14s %10s %10s %8s\n' program qemu_s beige_s guest_insns qemu_MIPS beige_MIPS ratio
+printf '%-10s %11s %11s %14s %10s %10s %8s\n' program qemu_cpu_s beige_cpu_s guest_insns qemu_MIPS beige_MIPS ratio
 for entry in "${programs[@]}"; do
   read -r name src define size <<<"$entry"
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
@@ -60,10 +69,11 @@ for entry in "${programs[@]}"; do
 
   qtimes=() btimes=()
   for _ in $(seq "$repeat"); do
-    t0=$(now); qemu-ppc -cpu 750 "$exe" >"$out/$name.qemu.out"; t1=$(now)
-    qtimes+=("$(calc "$t1 - $t0")")
-    t0=$(now); "$beige" --stats "$exe" >"$out/$name.beige.out" 2>"$out/$name.beige.err" || true; t1=$(now)
-    btimes+=("$(calc "$t1 - $t0")")
+    { time qemu-ppc -cpu 750 "$exe" >"$out/$name.qemu.out"; } 2>"$out/$name.qemu.time"
+    qtimes+=("$(cputime "$out/$name.qemu.time")")
+    { time "$beige" --stats "$exe" >"$out/$name.beige.out" 2>"$out/$name.beige.err" || true; } \
+      2>"$out/$name.beige.time"
+    btimes+=("$(cputime "$out/$name.beige.time")")
   done
   qt=$(printf '%s\n' "${qtimes[@]}" | best)
   bt=$(printf '%s\n' "${btimes[@]}" | best)
@@ -73,6 +83,6 @@ for entry in "${programs[@]}"; do
     flag="  OUTPUT DIFFERS ($(tail -1 "$out/$name.beige.err"))"
   fi
   if [ -z "$insns" ]; then insns=0; fi
-  printf '%-10s %10.3f %10.3f %14d %10.1f %10.1f %7.3fx%s\n' "$name" "$qt" "$bt" "$insns" \
+  printf '%-10s %11.3f %11.3f %14d %10.1f %10.1f %7.3fx%s\n' "$name" "$qt" "$bt" "$insns" \
     "$(calc "$insns / $qt / 1e6")" "$(calc "$insns / $bt / 1e6")" "$(calc "$qt / $bt")" "$flag"
 done
