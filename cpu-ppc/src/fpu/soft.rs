@@ -543,6 +543,7 @@ pub fn sqrt(a: u64, prec: Prec, rm: Mode, flags: &mut u8) -> u64 {
 
 /// `(a * c) + b` rounded once; `negate_b` and `negate_result` give the msub and
 /// nmadd forms, with the sign flipped before rounding as QEMU's muladd does.
+#[allow(clippy::too_many_arguments)]
 pub fn fma(
     a: u64,
     c: u64,
