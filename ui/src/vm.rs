@@ -132,6 +132,8 @@ pub mod fake {
         pub screen: Option<Frame>,
         /// Keys received, shared so a test can read them after boxing the VM.
         pub keys: std::sync::Arc<std::sync::Mutex<Vec<(u8, bool)>>>,
+        /// Mouse events received (dx, dy, button), shared likewise.
+        pub mouse: std::sync::Arc<std::sync::Mutex<Vec<(i32, i32, bool)>>>,
     }
 
     const MAGIC: &[u8; 8] = b"FAKEVM01";
@@ -153,6 +155,7 @@ pub mod fake {
                 slices: 0,
                 screen: None,
                 keys: Default::default(),
+                mouse: Default::default(),
             }
         }
     }
@@ -273,6 +276,9 @@ pub mod fake {
         }
         fn key_event(&mut self, adb_code: u8, down: bool) {
             self.keys.lock().unwrap().push((adb_code, down));
+        }
+        fn mouse_event(&mut self, dx: i32, dy: i32, button: bool) {
+            self.mouse.lock().unwrap().push((dx, dy, button));
         }
     }
 }

@@ -8,6 +8,8 @@
 //! display server, `run` says so and continues headless.
 //!
 //! Keys: the host key's physical position maps to the ADB code (US layout).
+//! Mouse: clicking the window grabs the pointer (relative motion and one
+//! button to the ADB mouse); Ctrl-Alt-G or losing focus releases it.
 //! Hotkeys: Ctrl-Alt-Q quits, Ctrl-Alt-P pauses/resumes, Ctrl-Alt-F toggles
 //! fullscreen, Ctrl-Alt-S saves the snapshot `quick`, Ctrl-Alt-L loads it.
 
@@ -21,10 +23,10 @@ use std::sync::{Arc, Mutex};
 
 use winit::application::ApplicationHandler;
 use winit::dpi::PhysicalSize;
-use winit::event::{ElementState, WindowEvent};
+use winit::event::{DeviceEvent, DeviceId, ElementState, MouseButton, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop};
 use winit::keyboard::{KeyCode, ModifiersState, PhysicalKey};
-use winit::window::{Fullscreen, Window, WindowId};
+use winit::window::{CursorGrabMode, Fullscreen, Window, WindowId};
 
 use crate::monitor::VmHost;
 use crate::session::{self, Ctl, DisplayLink, DisplayState, ExitReason, Options, StdIo};
@@ -126,6 +128,9 @@ struct App {
     frame: Option<Arc<Frame>>,
     shown_size: (u32, u32),
     mods: ModifiersState,
+    /// The pointer is grabbed: motion goes to the ADB mouse.
+    grabbed: bool,
+    button: bool,
     running: bool,
     failed: Option<String>,
 }
@@ -139,24 +144,50 @@ impl App {
             frame: None,
             shown_size: (0, 0),
             mods: ModifiersState::empty(),
+            grabbed: false,
+            button: false,
             running: true,
             failed: None,
         }
     }
 
-    fn title(st: &DisplayState) -> String {
+    fn title(st: &DisplayState, grabbed: bool) -> String {
         format!(
-            "beige - {} [{}] {:.0}% speed - Ctrl-Alt-Q quit, Ctrl-Alt-P pause",
+            "beige - {} [{}] {:.0}% speed - {}",
             st.machine,
             if st.running { "running" } else { "paused" },
-            st.speed * 100.0
+            st.speed * 100.0,
+            if grabbed {
+                "Ctrl-Alt-G releases the mouse"
+            } else {
+                "click to grab the mouse, Ctrl-Alt-Q quit, Ctrl-Alt-P pause"
+            }
         )
+    }
+
+    fn set_grab(&mut self, on: bool) {
+        let Some(g) = &self.gfx else { return };
+        if on {
+            let ok = g
+                .window
+                .set_cursor_grab(CursorGrabMode::Locked)
+                .or_else(|_| g.window.set_cursor_grab(CursorGrabMode::Confined))
+                .is_ok();
+            if !ok {
+                return;
+            }
+        } else {
+            let _ = g.window.set_cursor_grab(CursorGrabMode::None);
+        }
+        g.window.set_cursor_visible(!on);
+        self.grabbed = on;
+        self.refresh();
     }
 
     fn refresh(&mut self) {
         let (frame, title, running) = {
             let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            (st.frame.clone(), Self::title(&st), st.running)
+            (st.frame.clone(), Self::title(&st, self.grabbed), st.running)
         };
         self.running = running;
         let Some(g) = &self.gfx else { return };
@@ -217,6 +248,10 @@ impl App {
                     });
                     return;
                 }
+                KeyCode::KeyG => {
+                    self.set_grab(false);
+                    return;
+                }
                 KeyCode::KeyF => {
                     if let Some(g) = &self.gfx {
                         let fs = g.window.fullscreen().is_none();
@@ -235,11 +270,23 @@ impl App {
 }
 
 impl ApplicationHandler<UserEvent> for App {
+    fn device_event(&mut self, _el: &ActiveEventLoop, _id: DeviceId, ev: DeviceEvent) {
+        if let DeviceEvent::MouseMotion { delta: (dx, dy) } = ev {
+            if self.grabbed {
+                let _ = self.ctl.send(Ctl::Mouse {
+                    dx: dx.round() as i32,
+                    dy: dy.round() as i32,
+                    button: self.button,
+                });
+            }
+        }
+    }
+
     fn resumed(&mut self, el: &ActiveEventLoop) {
         if self.gfx.is_some() {
             return;
         }
-        let title = Self::title(&self.state.lock().unwrap_or_else(|p| p.into_inner()));
+        let title = Self::title(&self.state.lock().unwrap_or_else(|p| p.into_inner()), false);
         let attrs = Window::default_attributes()
             .with_title(title)
             .with_inner_size(PhysicalSize::new(800u32, 600u32));
@@ -285,6 +332,23 @@ impl ApplicationHandler<UserEvent> for App {
                 }
             }
             WindowEvent::ModifiersChanged(m) => self.mods = m.state(),
+            WindowEvent::MouseInput { state, button, .. } => {
+                let down = state == ElementState::Pressed;
+                if !self.grabbed {
+                    if down && button == MouseButton::Left {
+                        self.set_grab(true);
+                    }
+                    return;
+                }
+                // One ADB button: any host button presses it.
+                self.button = down;
+                let _ = self.ctl.send(Ctl::Mouse {
+                    dx: 0,
+                    dy: 0,
+                    button: down,
+                });
+            }
+            WindowEvent::Focused(false) if self.grabbed => self.set_grab(false),
             WindowEvent::KeyboardInput { event, .. } => {
                 if let PhysicalKey::Code(code) = event.physical_key {
                     if !event.repeat {
@@ -311,7 +375,8 @@ mod tests {
     struct Xvfb(Child);
     impl Drop for Xvfb {
         fn drop(&mut self) {
-            let _ = self.0.kill();
+            // SIGTERM lets Xvfb remove its socket and lock file.
+            let _ = Command::new("kill").arg(self.0.id().to_string()).status();
             let _ = self.0.wait();
         }
     }
@@ -330,29 +395,31 @@ mod tests {
             eprintln!("SKIP: Xvfb not installed (scripts/setup installs it)");
             return;
         }
-        let n = 90 + std::process::id() % 50;
-        let disp = format!(":{n}");
-        let _x = Xvfb(
-            Command::new("Xvfb")
-                .args([
-                    disp.as_str(),
-                    "-screen",
-                    "0",
-                    "1024x768x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let sock = format!("/tmp/.X11-unix/X{n}");
-        let t0 = Instant::now();
-        while !std::path::Path::new(&sock).exists() {
-            assert!(t0.elapsed() < Duration::from_secs(10), "Xvfb did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // -displayfd: Xvfb picks a free display and prints its number once
+        // it accepts connections, so no guessing and no readiness race.
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let _x = Xvfb(child);
+        let disp = format!(":{}", line.trim());
+        assert!(disp.len() > 1, "Xvfb gave no display number");
         std::env::set_var("DISPLAY", &disp);
         std::env::remove_var("WAYLAND_DISPLAY");
 
@@ -365,6 +432,7 @@ mod tests {
             pixels: (0..640 * 480u32).map(|i| (i % 256) * 0x010101).collect(),
         });
         let keys = vm.keys.clone();
+        let mouse = vm.mouse.clone();
         let host = VmHost::new(Box::new(vm), SnapshotDir::new(d.path()));
         let opts = Options {
             serial: vec![ChardevSpec::Null],
@@ -399,6 +467,13 @@ mod tests {
                 let name = xdotool(&["getwindowname", &id]).unwrap_or_default();
                 let _ = xdotool(&["windowfocus", "--sync", &id]);
                 let _ = xdotool(&["key", "a"]);
+                // Click grabs the pointer; then motion and a press go to the mouse.
+                let _ = xdotool(&["mousemove", "--window", &id, "100", "100"]);
+                let _ = xdotool(&["click", "1"]);
+                std::thread::sleep(Duration::from_millis(200));
+                let _ = xdotool(&["mousemove_relative", "--", "10", "5"]);
+                let _ = xdotool(&["mousedown", "1"]);
+                let _ = xdotool(&["mouseup", "1"]);
                 (geo, name)
             });
             std::thread::sleep(Duration::from_millis(300));
@@ -421,5 +496,8 @@ mod tests {
             k.contains(&(0x00, true)) && k.contains(&(0x00, false)),
             "keys: {k:?}"
         );
+        let m = mouse.lock().unwrap().clone();
+        assert!(m.contains(&(10, 5, false)), "motion not seen: {m:?}");
+        assert!(m.contains(&(0, 0, true)), "button press not seen: {m:?}");
     }
 }
