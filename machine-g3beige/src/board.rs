@@ -141,6 +141,13 @@ impl Board {
         self.pins_updated = true;
     }
 
+    /// Routes the ESCC's lines if the chip updated them.
+    pub fn touch_escc(&mut self) {
+        if self.escc.take_irq_update() {
+            self.touch(&[Source::EsccA, Source::EsccB]);
+        }
+    }
+
     /// Takes a pending PIC update for the CPU (between slices; inside a slice the CPU
     /// asks through [`Bus::take_pins`]).
     pub fn take_pin_update(&mut self) -> Option<u32> {
@@ -208,7 +215,7 @@ impl Board {
             self.dbdma.read(off - MACIO_DBDMA.0, size)
         } else if within(MACIO_ESCC) {
             let v = self.escc.read(off - MACIO_ESCC.0, size);
-            self.touch(&[Source::EsccA, Source::EsccB]);
+            self.touch_escc();
             v
         } else if within(MACIO_SCREAMER) {
             self.screamer.read(off - MACIO_SCREAMER.0, size)
@@ -244,7 +251,7 @@ impl Board {
             self.touch(&[]);
         } else if within(MACIO_ESCC) {
             self.escc.write(off - MACIO_ESCC.0, size, v);
-            self.touch(&[Source::EsccA, Source::EsccB]);
+            self.touch_escc();
         } else if within(MACIO_SCREAMER) {
             self.screamer.write(off - MACIO_SCREAMER.0, size, v);
         } else if within(MACIO_CUDA) {

@@ -301,6 +301,9 @@ pub struct Escc {
     pub chn: [EsccChannel; 2],
     /// Bytes the guest transmitted, per channel, waiting for the board (plumbing).
     out: [VecDeque<u8>; 2],
+    /// The chip re-evaluated its interrupt outputs (QEMU's `escc_update_irq`) since
+    /// the board last asked. Transient: the board takes it after every access.
+    irq_updated: bool,
     unimp: UnimpLog,
 }
 
@@ -316,6 +319,7 @@ impl Escc {
         let mut e = Escc {
             chn: Default::default(),
             out: Default::default(),
+            irq_updated: false,
             unimp: UnimpLog::default(),
         };
         e.reset();
@@ -334,6 +338,16 @@ impl Escc {
     pub fn irq(&self, ch: usize) -> bool {
         let mie = self.chn[ch & 1].wregs[W_MINTR] & MINTR_MIE != 0;
         mie && self.chn[ch & 1].pending()
+    }
+
+    /// Whether the chip updated its interrupt outputs since the last call. The board
+    /// re-drives the PIC lines only then, at QEMU's `escc_update_irq` points (setting
+    /// or clearing an Rx/Tx interrupt, reset IUS). WR1/WR9 writes do not update the
+    /// line, as in QEMU: Linux enables Tx interrupts while a stale `txint` is set
+    /// and RR3 is still empty, and raising the line then makes an interrupt that
+    /// `pmz_interrupt` cannot claim ("irq 16: nobody cared").
+    pub fn take_irq_update(&mut self) -> bool {
+        std::mem::take(&mut self.irq_updated)
     }
 
     /// Whether any channel requests an interrupt.
@@ -381,6 +395,7 @@ impl Escc {
     }
 
     fn set_rxint(&mut self, ch: usize) {
+        self.irq_updated = true;
         let hi = self.statushi(ch);
         self.chn[ch].rxint = true;
         self.chn[ch].rxint_under_svc = true;
@@ -399,6 +414,7 @@ impl Escc {
         if self.chn[ch].rxint_under_svc {
             return;
         }
+        self.irq_updated = true;
         self.chn[ch].txint_under_svc = true;
         let tx_enabled = self.chn[ch].wregs[W_INTR] & INTR_TXINT != 0;
         if ch == CHN_A {
@@ -423,6 +439,7 @@ impl Escc {
     }
 
     fn clr_rxint(&mut self, ch: usize) {
+        self.irq_updated = true;
         self.chn[ch].rxint = false;
         self.chn[ch].rxint_under_svc = false;
         self.no_int_vector(ch);
@@ -438,6 +455,7 @@ impl Escc {
     }
 
     fn clr_txint(&mut self, ch: usize) {
+        self.irq_updated = true;
         self.chn[ch].txint = false;
         self.chn[ch].txint_under_svc = false;
         self.no_int_vector(ch);
@@ -539,6 +557,7 @@ impl Escc {
                     CMD_HI => newreg |= CMD_HI,
                     CMD_CLR_TXINT => self.clr_txint(ch),
                     CMD_CLR_IUS => {
+                        self.irq_updated = true;
                         let c = &mut self.chn[ch];
                         if c.rxint_under_svc {
                             c.rxint_under_svc = false;

@@ -10,7 +10,7 @@ use savevm::stream::{RamBlock, RamBlockMut, SectionRef, G3BEIGE_RAM};
 use savevm::{CompatProp, LoadError, PropDef, PropError, Props, SaveError};
 use thiserror::Error;
 
-use crate::board::{Board, Source, RAM_MAX, ROM_BASE, ROM_SIZE};
+use crate::board::{Board, RAM_MAX, ROM_BASE, ROM_SIZE};
 use crate::cuda::PowerRequest;
 use crate::elf::{self, ElfError};
 use crate::escc::CHN_A;
@@ -401,7 +401,7 @@ impl Machine {
     /// Feeds the serial console; returns how many bytes the chip took.
     pub fn serial_input(&mut self, bytes: &[u8]) -> usize {
         let n = self.board.escc.receive(CHN_A, bytes);
-        self.board.touch(&[Source::EsccA]);
+        self.board.touch_escc();
         if let Some(pins) = self.board.take_pin_update() {
             self.cpu.set_pins(pins);
         }
