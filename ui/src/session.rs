@@ -39,9 +39,11 @@ pub enum Ctl {
         chan: usize,
         bytes: Vec<u8>,
     },
+    /// A monitor line; the answer (and, with `prompt`, a new prompt) goes to `out`.
     Monitor {
         line: String,
         out: Port,
+        prompt: bool,
     },
     /// Ctrl-A x: quit, printing a notice on `notice` after the last output.
     Quit {
@@ -186,10 +188,10 @@ impl VmThread {
                     }
                 }
             }
-            Ctl::Monitor { line, out } => {
+            Ctl::Monitor { line, out, prompt } => {
                 let text = self.host.execute_line(&line);
                 out.write(text.as_bytes());
-                if !self.host.quit {
+                if prompt && !self.host.quit {
                     out.write(PROMPT.as_bytes());
                 }
             }
@@ -411,6 +413,7 @@ impl MonitorInput {
                 let _ = self.ctl.send(Ctl::Monitor {
                     line,
                     out: out.clone(),
+                    prompt: true,
                 });
             }
         }

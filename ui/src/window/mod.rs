@@ -128,6 +128,8 @@ struct App {
     frame: Option<Arc<Frame>>,
     shown_size: (u32, u32),
     mods: ModifiersState,
+    /// Where hotkey command messages go.
+    errors: crate::chardev::Port,
     /// The pointer is grabbed: motion goes to the ADB mouse.
     grabbed: bool,
     button: bool,
@@ -146,6 +148,7 @@ impl App {
             mods: ModifiersState::empty(),
             grabbed: false,
             button: false,
+            errors: crate::chardev::spawn_writer("hotkeys", Box::new(std::io::stderr())),
             running: true,
             failed: None,
         }
@@ -241,10 +244,11 @@ impl App {
                         _ if self.running => "stop",
                         _ => "cont",
                     };
-                    let (port, _rx) = crate::chardev::Port::channel();
+                    // Errors (e.g. no `quick` snapshot yet) go to stderr.
                     let _ = self.ctl.send(Ctl::Monitor {
                         line: cmd.into(),
-                        out: port,
+                        out: self.errors.clone(),
+                        prompt: false,
                     });
                     return;
                 }
