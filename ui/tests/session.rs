@@ -217,3 +217,37 @@ fn terminal_is_restored_after_sigterm() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("terminating on signal 15"));
 }
+
+#[test]
+fn dump_vmstate_writes_the_description_and_exits() {
+    let dir = temp_dir("dump");
+    let f = dir.join("vmstate.json");
+    let out = beige_with_input(&["-M", "none", "-dump-vmstate", f.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&f).unwrap().contains("\"none\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn log_file_is_created_for_minus_capital_d() {
+    let dir = temp_dir("log");
+    let f = dir.join("beige.log");
+    let out = beige_with_input(
+        &[
+            "-M",
+            "none",
+            "-nographic",
+            "-d",
+            "unimp,int",
+            "-D",
+            f.to_str().unwrap(),
+        ],
+        b"\x01x",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(f.is_file());
+    let bad = beige_with_input(&["-M", "none", "-D", "/nonexistent/dir/x.log"], b"");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("-D /nonexistent/dir/x.log"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
