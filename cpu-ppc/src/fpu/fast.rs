@@ -4,11 +4,18 @@
 //! the limits that the result can neither overflow nor become tiny, the host's
 //! IEEE double operation gives the exact PowerPC result. All that is left is the
 //! inexact flag, which is computed exactly: TwoSum for sums, an integer product of
-//! significands for products and quotients. Single-precision forms qualify when
-//! both inputs are single-precision values: double has more than 2*24+2 bits, so
-//! rounding the double result to single is the correctly rounded single result.
+//! significands for products and quotients, a 128-bit integer residual for the
+//! fused forms (run on the host FMA instruction when the CPU has one).
+//!
+//! Single-precision forms: fmuls and fdivs of single-precision values round
+//! correctly through double (53 >= 2*24+2 bits). fadds/fsubs and the fused single
+//! forms accept any double inputs: rounding the double result to single is only
+//! wrong when that result sits exactly on a single-precision tie, and there the
+//! sign of the exact residual decides the direction.
+//!
 //! Everything else (NaN, infinity, zero or denormal inputs, directed rounding,
-//! extreme exponents, fused multiply-add) returns None and takes the exact path.
+//! extreme exponents, fsqrt, fres, frsqrte) returns None and takes the exact path.
+//! `tests.rs` checks this path against the exact one bit for bit.
 
 use super::soft::INEXACT;
 use super::FpOp;
