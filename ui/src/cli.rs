@@ -24,7 +24,8 @@ pub const DEFAULT_RAM_MIB: u64 = 128;
     about = "beige: a Power Macintosh G3 (Beige) emulator with QEMU's command line",
     long_about = None,
     after_help = "Every long option works with one dash (QEMU style) or two.\n\
-                  Monitor and serial share stdio with -nographic: Ctrl-A h lists the escapes.\n\
+                  Serial and monitor share stdio (Ctrl-A h lists the escapes); the window,\n\
+                  when a display server is there and not -nographic/-display none, shows the screen.\n\
                   Snapshots live in -snapshot-dir (default $XDG_DATA_HOME/beige/snapshots,\n\
                   else ~/.local/share/beige/snapshots).\n\
                   Pacing: an idle guest waits in real time; -icount sleep=off disables it."
@@ -719,8 +720,8 @@ pub fn build_config(args: Args, env: &HostEnv) -> Result<Action, CliError> {
             )))
         }
     };
-    // Until the window exists (issue 7) every run is headless, so the defaults
-    // are those of -nographic: serial and monitor share stdio.
+    // The window has no text console (QEMU's "vc"), so serial and monitor
+    // default to the stdio mux in every mode, as with -nographic.
     let display = if args.nographic {
         DisplayKind::None
     } else {
