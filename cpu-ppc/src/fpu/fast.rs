@@ -71,6 +71,41 @@ fn quotient_inexact(a: u64, b: u64, q: u64) -> bool {
     (p >> tp) != (ma >> ta) as u128 || eq + eb + tp as i32 != ea + ta as i32
 }
 
+/// Sign of `a*c - r` for normal doubles, `r` the rounded product: -1, 0 or 1.
+fn product_residual(a: u64, c: u64, r: u64) -> i128 {
+    let p = parts(a).0 as u128 * parts(c).0 as u128;
+    let ep = parts(a).1 + parts(c).1;
+    let (mr, er) = parts(r);
+    // p has 105 or 106 bits and mr 53, so er >= ep.
+    let rr = (mr as u128) << (er - ep) as u32;
+    let mag = p.cmp(&rr) as i128;
+    if r >> 63 != 0 {
+        -mag
+    } else {
+        mag
+    }
+}
+
+/// Sign of `a/b - q` for normal doubles, `q` the rounded quotient: -1, 0 or 1.
+fn quotient_residual(a: u64, b: u64, q: u64) -> i128 {
+    let (ma, ea) = parts(a);
+    let (mb, eb) = parts(b);
+    let (mq, eq) = parts(q);
+    let p = mq as u128 * mb as u128;
+    // |a| against |q|*|b|, aligned on the smaller exponent.
+    let d = ea - (eq + eb);
+    let mag = if d >= 0 {
+        ((ma as u128) << d as u32).cmp(&p)
+    } else {
+        (ma as u128).cmp(&(p << (-d) as u32))
+    } as i128;
+    if q >> 63 != 0 {
+        -mag
+    } else {
+        mag
+    }
+}
+
 /// Rounds a double to single; returns it as a double and whether that was inexact.
 fn to_single(x: f64) -> (u64, bool) {
     let r = x as f32 as f64;
@@ -231,6 +266,16 @@ pub fn arith(op: FpOp, fpscr: u32, a: u64, b: u64, c: u64) -> Option<(u64, u8)> 
             let q = fa / fb;
             let (r, lost) = to_single(q);
             Some((r, flag(lost || quotient_inexact(a, b, q.to_bits()))))
+        }
+        Fmuls if in_range(a, 60) && in_range(c, 60) => {
+            let p = (fa * fc).to_bits();
+            let (r, inexact) = single_from(p, product_residual(a, c, p));
+            Some((r, flag(inexact)))
+        }
+        Fdivs if in_range(a, 60) && in_range(b, 60) => {
+            let q = (fa / fb).to_bits();
+            let (r, inexact) = single_from(q, quotient_residual(a, b, q));
+            Some((r, flag(inexact)))
         }
         Fmadd | Fmadds | Fmsub | Fmsubs | Fnmadd | Fnmadds | Fnmsub | Fnmsubs => fused(op, a, b, c),
         _ => None,
