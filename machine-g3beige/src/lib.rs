@@ -4,6 +4,7 @@ pub mod adb;
 pub mod board;
 pub mod cuda;
 pub mod dbdma;
+pub mod display;
 pub mod elf;
 pub mod escc;
 pub mod fw_cfg;
