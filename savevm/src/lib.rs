@@ -90,7 +90,7 @@
 
 pub mod error;
 pub mod file;
-mod json;
+pub mod json;
 pub mod props;
 #[cfg(test)]
 mod proptests;

@@ -1,3 +1,4 @@
+//! Run: `cd savevm/fuzz && cargo +nightly fuzz run load_stream`.
 //! Any byte string fed to the stream loader must give Ok or an error: never a panic,
 //! a hang or an oversized allocation. Seed the corpus with
 //! `cargo run -p savevm --example demo_snapshot -- x.zst && zstd -d x.zst -o corpus/load_stream/demo`.
