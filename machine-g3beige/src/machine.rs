@@ -278,6 +278,22 @@ macro_rules! sections {
     }};
 }
 
+/// Calls `f` with the sections a machine of any type saves, in stream order, on
+/// freshly reset devices: for the schema dump, which describes, never saves.
+pub fn with_fresh_sections<R>(f: impl FnOnce(&mut [SectionRef<'_>]) -> R) -> R {
+    let mut cpu = Cpu::new(CpuConfig::default());
+    let mut board = Board::new(
+        1 << 20,
+        vec![0; ROM_SIZE as usize],
+        FwCfg::empty(),
+        Nvram::new(),
+        0,
+    );
+    let b = &mut board;
+    let mut sections = sections!(&mut cpu, b);
+    f(&mut sections)
+}
+
 impl Machine {
     pub fn new(cfg: &MachineConfig) -> Result<Machine, MachineError> {
         Self::build(cfg, true)
@@ -406,6 +422,17 @@ impl Machine {
             self.cpu.set_pins(pins);
         }
         n
+    }
+
+    /// The JSON description of every section this machine saves (`-dump-vmstate`).
+    pub fn vmstate_json(&mut self) -> String {
+        let name = self.machine_type.name;
+        let (cpu, b) = (&mut self.cpu, &mut self.board);
+        let sections = sections!(cpu, b);
+        let mut json = serde_json::to_string_pretty(&savevm::schema::dump(name, &sections))
+            .unwrap_or_default();
+        json.push('\n');
+        json
     }
 
     /// Saves the whole machine as a compressed snapshot.
