@@ -293,8 +293,10 @@ fn external_interrupt_taken_after_mtmsr_enables_ee() {
 #[test]
 fn decrementer_fires_on_time_to_the_instruction() {
     // 1 tick per 10 ns instruction: DEC = 5 underflows after 6 instructions.
-    let mut cfg = CpuConfig::default();
-    cfg.tb_freq = 100_000_000;
+    let cfg = CpuConfig {
+        tb_freq: 100_000_000,
+        ..CpuConfig::default()
+    };
     let mut bus = TestBus::new(1 << 20);
     bus.load_words(0x900, &[0x4800_0000]); // b .
     bus.load_words(
@@ -347,7 +349,7 @@ fn lwarx_misaligned_raises_alignment_with_dar() {
     let (mut cpu, mut bus) = system("li r4,0x4002\n lwarx r5,0,r4");
     cpu.run(&mut bus, 100);
     assert_eq!((cpu.srr0, cpu.dar), (0x1004, 0x4002));
-    assert_eq!(cpu.dsisr, (5 << 5) | 0);
+    assert_eq!(cpu.dsisr, 5 << 5); // rD = 5, rA = 0
     assert_eq!(cpu.nip & !0xFF, 0x600);
 }
 

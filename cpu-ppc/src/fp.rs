@@ -68,7 +68,7 @@ impl Cpu {
         Ok(Flow::Next)
     }
 
-    pub(crate) fn step_fp(&mut self, i: &Insn, _ea: u32) -> Result<Flow, Exception> {
+    pub(crate) fn step_fp(&mut self, i: &Insn, ea: u32) -> Result<Flow, Exception> {
         self.fp_available()?;
         let (a, b, c) = (
             self.fpr[i.a as usize],
@@ -138,7 +138,7 @@ impl Cpu {
                 self.fp_cr1(i);
                 let pending = fpu::enabled_exception_pending(self.fpscr);
                 self.fp_trap(pending && i.op != Op::Mtfsb0)?;
-                Ok(Flow::Jump(_ea.wrapping_add(4)))
+                Ok(Flow::Jump(ea.wrapping_add(4)))
             }
             _ => Ok(Flow::Next),
         }

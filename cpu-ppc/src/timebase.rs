@@ -73,7 +73,7 @@ impl TimeBase {
         self.dec_base_ticks = t;
         // DEC goes from 0 to -1 after value+1 ticks, then every 2^32 ticks.
         self.dec_deadline = self.time_of_tick(t + value as u64 + 1);
-        value & 0x8000_0000 != 0 && old & 0x8000_0000 == 0 && self.freq > 0 && old != value
+        value & 0x8000_0000 != 0 && old & 0x8000_0000 == 0
     }
 
     pub fn dec_deadline_ns(&self) -> u64 {

@@ -159,23 +159,7 @@ fn openbios_trace_when_asked() {
     };
     let mut cpu = Cpu::new(CpuConfig::default());
     cpu.log_exceptions = true;
-    let mut steps = String::new();
-    let mut armed = 0;
-    while cpu.now_ns() < 200_000_000 && armed < 9000 {
-        if armed == 0 && cpu.nip == 0xfff0_fc78 && cpu.msr & 0x20 != 0 {
-            armed = 1;
-        }
-        if armed > 0 {
-            steps.push_str(&format!(
-                "{:08x} {:08x} {:08x} {:08x}\n",
-                cpu.nip, cpu.gpr[3], cpu.gpr[4], cpu.cr
-            ));
-            armed += 1;
-        }
-        let t = cpu.now_ns() + 10;
-        cpu.run(&mut bus, t);
-    }
-    std::fs::write(format!("{path}.steps"), steps).unwrap();
+    cpu.run(&mut bus, 300_000_000);
     let out: String = cpu
         .exception_log
         .iter()
