@@ -89,6 +89,24 @@ impl BlockCache {
         &self.slab[slot as usize]
     }
 
+    /// Move a block's ops out for execution; [`BlockCache::put_insns`] returns them.
+    #[inline(always)]
+    pub fn take_insns(&mut self, slot: u32) -> Vec<Insn> {
+        self.slab
+            .get_mut(slot as usize)
+            .map(|b| std::mem::take(&mut b.insns))
+            .unwrap_or_default()
+    }
+
+    #[inline(always)]
+    pub fn put_insns(&mut self, slot: u32, insns: Vec<Insn>) {
+        if let Some(b) = self.slab.get_mut(slot as usize) {
+            if b.insns.is_empty() {
+                b.insns = insns;
+            }
+        }
+    }
+
     /// Drop every block translated from physical page `page`. The slab entries stay
     /// readable until reused, so a block that invalidates itself finishes safely.
     pub fn invalidate_page(&mut self, page: u32) {

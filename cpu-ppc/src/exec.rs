@@ -106,39 +106,50 @@ impl Cpu {
             Ok(s) => s,
             Err(e) => return self.raise(e, start),
         };
-        let len = self.blocks.block(slot).insns.len();
-        let n = len.min(budget as usize);
+        // Borrow the micro-ops out of the cache for the run: no per-op slab lookup. A
+        // block invalidated meanwhile only loses its slot, which is refilled between
+        // blocks, so putting the ops back is always safe.
+        let insns = self.blocks.take_insns(slot);
+        let n = insns.len().min(budget as usize);
         let ns = self.cfg.ns_per_insn;
         let mut ea = start;
-        for i in 0..n {
-            let insn = self.blocks.block(slot).insns[i];
+        let mut result = None;
+        let mut done = 0u64;
+        let mut fell_through = true;
+        for insn in &insns[..n] {
             self.now_ns += ns;
-            self.icount += 1;
-            match self.step(bus, insn, ea) {
+            done += 1;
+            match self.step(bus, *insn, ea) {
                 Ok(Flow::Next) => {
                     ea = ea.wrapping_add(4);
                     if self.end_block {
-                        self.nip = ea;
-                        return None;
+                        break;
                     }
                 }
                 Ok(Flow::Jump(target)) => {
-                    self.nip = target;
-                    return None;
+                    ea = target;
+                    break;
                 }
                 Ok(Flow::Syscall) => {
-                    self.nip = ea.wrapping_add(4);
-                    return Some(Exit::Syscall);
+                    ea = ea.wrapping_add(4);
+                    result = Some(Exit::Syscall);
+                    break;
                 }
                 Err(e) => {
                     // The faulting instruction still costs its time slot, so an
                     // exception loop cannot stall virtual time.
-                    return self.raise(e, ea);
+                    fell_through = false;
+                    result = self.raise(e, ea);
+                    break;
                 }
             }
         }
-        self.nip = ea;
-        None
+        self.icount += done;
+        self.blocks.put_insns(slot, insns);
+        if fell_through {
+            self.nip = ea;
+        }
+        result
     }
 
     /// Take exception `e` raised by the instruction at `ea`.

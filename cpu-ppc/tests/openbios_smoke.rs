@@ -159,7 +159,7 @@ fn openbios_trace_when_asked() {
     };
     let mut cpu = Cpu::new(CpuConfig::default());
     cpu.log_exceptions = true;
-    cpu.run(&mut bus, 300_000_000);
+    cpu.run(&mut bus, 3_000_000_000);
     let out: String = cpu
         .exception_log
         .iter()
