@@ -14,6 +14,7 @@ pub mod ide;
 pub mod machine;
 pub mod nvram;
 pub mod pci;
+pub mod schema;
 pub mod screamer;
 pub mod vga;
 pub mod via;
