@@ -4,7 +4,11 @@ use std::time::Instant;
 
 fn main() {
     let fw = std::fs::read("/usr/share/qemu/openbios-ppc").expect("openbios");
-    let cfg = MachineConfig { firmware: fw, ram_size: 256 << 20, ..Default::default() };
+    let cfg = MachineConfig {
+        firmware: fw,
+        ram_size: 256 << 20,
+        ..Default::default()
+    };
     let t0 = Instant::now();
     let mut m = Machine::new(&cfg).unwrap();
     let mut out = String::new();
@@ -16,5 +20,9 @@ fn main() {
     let secs = t0.elapsed().as_secs_f64();
     let insns = m.now_ns() / 10;
     println!("{out}");
-    println!("prompt: {secs:.2} s host, {} ms virtual, {:.1} MIPS", m.now_ns() / 1_000_000, insns as f64 / secs / 1e6);
+    println!(
+        "prompt: {secs:.2} s host, {} ms virtual, {:.1} MIPS",
+        m.now_ns() / 1_000_000,
+        insns as f64 / secs / 1e6
+    );
 }
