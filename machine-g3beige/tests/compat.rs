@@ -315,3 +315,24 @@ fn snapshot_with_pending_interrupt_carries_irq_state_only_on_1_1() {
         assert_eq!(contains(&stream, b"cpu/irq_state"), expect, "{t}");
     }
 }
+
+#[test]
+fn checker_reports_a_field_removed_from_a_committed_dump() {
+    let path = golden_dir().join("schema/g3beige-1.1.json");
+    let old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut new = old.clone();
+    let fields = new["sections"]["cpu"]["description"]["fields"]
+        .as_array_mut()
+        .unwrap();
+    let removed = fields.remove(1)["field"].as_str().unwrap().to_owned();
+
+    let problems = savevm::schema::check(&old, &new).unwrap();
+
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.rule == "field-removed" && p.path.ends_with(&removed)),
+        "{problems:?}"
+    );
+}
