@@ -595,9 +595,9 @@ impl Cpu {
             Op::Divw => {
                 let (x, y) = (g(self, a) as i32, g(self, b) as i32);
                 let bad = y == 0 || (x == i32::MIN && y == -1);
-                // The 750 leaves rD undefined; QEMU writes 0 (or -1 for negative
-                // dividend by zero is *not* modelled: it writes 0 since 2.x).
-                let r = if bad { 0 } else { (x / y) as u32 };
+                // The 750 leaves rD undefined. QEMU 7.2 (gen_op_arith_divw)
+                // divides by 1 instead, so rD gets the dividend; match it.
+                let r = if bad { x as u32 } else { (x / y) as u32 };
                 if i.f & F_OE != 0 {
                     self.set_ov(bad);
                 }
@@ -606,7 +606,8 @@ impl Cpu {
             }
             Op::Divwu => {
                 let (x, y) = (g(self, a), g(self, b));
-                let r = x.checked_div(y).unwrap_or(0);
+                // As divw: QEMU divides by 1, so rD gets the dividend.
+                let r = x.checked_div(y).unwrap_or(x);
                 if i.f & F_OE != 0 {
                     self.set_ov(y == 0);
                 }

@@ -511,8 +511,13 @@ pub fn frsp(fpscr: &mut u32, b: u64) -> Option<u64> {
 pub fn single_to_double(w: u32) -> u64 {
     let abs = w & 0x7fff_ffff;
     let sign = ((w >> 31) as u64) << 63;
-    if abs >= 0x0080_0000 {
-        // Normal, infinity or NaN: widen the exponent, keep the fraction bits.
+    if abs >= 0x7f80_0000 {
+        // Infinity or NaN: the all-ones exponent widens to all ones (WORD[1]
+        // copied into the three new exponent bits), fraction kept, quiet bit
+        // untouched.
+        sign | (0x7ff << 52) | (((w & 0x7f_ffff) as u64) << 29)
+    } else if abs >= 0x0080_0000 {
+        // Normal: rebias the exponent by inserting ¬WORD[1] three times.
         let top2 = ((w >> 30) & 3) as u64;
         let not_msb = (((w >> 30) & 1) ^ 1) as u64;
         (top2 << 62) | ((not_msb * 7) << 59) | (((w & 0x3fff_ffff) as u64) << 29)

@@ -162,6 +162,28 @@ fn single_double_conversions_round_trip_denormals() {
 }
 
 #[test]
+fn single_to_double_widens_infinity_and_nan_exponent_to_all_ones() {
+    let cases = [
+        (0x7f80_0000u32, 0x7ff0_0000_0000_0000u64), // +Inf
+        (0xff80_0000, 0xfff0_0000_0000_0000),       // -Inf
+        (0x7fc0_0000, 0x7ff8_0000_0000_0000),       // default QNaN
+        (0x7f80_0001, 0x7ff0_0000_2000_0000),       // SNaN stays signalling
+        (0xffff_ffff, 0xffff_ffff_e000_0000),       // QNaN, all payload bits
+    ];
+    for (w, want) in cases {
+        assert_eq!(single_to_double(w), want, "{w:#010x}");
+    }
+}
+
+#[test]
+fn single_to_double_rebiases_normals_at_both_exponent_ends() {
+    assert_eq!(single_to_double(0x3f80_0000), 0x3ff0_0000_0000_0000); // 1.0
+    assert_eq!(single_to_double(0x0080_0000), 0x3810_0000_0000_0000); // FLT_MIN
+    assert_eq!(single_to_double(0x7f7f_ffff), 0x47ef_ffff_e000_0000); // FLT_MAX
+    assert_eq!(single_to_double(0x8000_0000), 0x8000_0000_0000_0000); // -0
+}
+
+#[test]
 fn enabled_underflow_rebiases_exponent_and_flags_exact_results() {
     // 0 + 2^-1074 with UE: exact, yet UX and FEX are set and the result is
     // scaled by 2^1536, as qemu-ppc does.
