@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use machine_g3beige::{Machine, MachineConfig, RunExit};
 
@@ -35,10 +36,16 @@ fn openbios() -> Option<Vec<u8>> {
     }
 }
 
+/// Tests build in parallel: each build gets its own output file.
+static BUILDS: AtomicUsize = AtomicUsize::new(0);
+
 /// Builds tests/guest/board/`name`.S with the cross toolchain.
 fn guest(name: &str) -> Option<Vec<u8>> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/board");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}.elf"));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "replay-{name}-{}.elf",
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    ));
     let status = Command::new("powerpc-linux-gnu-gcc")
         .args([
             "-nostdlib",
