@@ -222,6 +222,9 @@ impl Board {
         } else if within(MACIO_CUDA) {
             let v = self.cuda.read(off - MACIO_CUDA.0, size, now);
             self.touch(&[Source::Cuda]);
+            // Reading T1CL/T2CL acknowledges a timer and re-arms its deadline: end
+            // the slice so the machine re-plans, or output depends on slicing.
+            self.stop = true;
             v
         } else if within(MACIO_IDE0) {
             let v = self.ide[0].read(off - MACIO_IDE0.0, size);

@@ -424,17 +424,6 @@ impl Machine {
         n
     }
 
-    /// The JSON description of every section this machine saves (`-dump-vmstate`).
-    pub fn vmstate_json(&mut self) -> String {
-        let name = self.machine_type.name;
-        let (cpu, b) = (&mut self.cpu, &mut self.board);
-        let sections = sections!(cpu, b);
-        let mut json = serde_json::to_string_pretty(&savevm::schema::dump(name, &sections))
-            .unwrap_or_default();
-        json.push('\n');
-        json
-    }
-
     /// Saves the whole machine as a compressed snapshot.
     pub fn save<W: Write>(&mut self, w: W) -> Result<W, SnapshotError> {
         let name = self.machine_type.name;

@@ -8,8 +8,14 @@ use std::process::Command;
 
 use machine_g3beige::{Machine, MachineConfig};
 
-/// Builds tests/guest/board/irq_replay.S with the cross toolchain.
+/// Builds tests/guest/board/irq_replay.S with the cross toolchain, once per process
+/// (the tests run in parallel and would race on the output file).
 fn guest() -> Option<Vec<u8>> {
+    static ELF: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    ELF.get_or_init(build_guest).clone()
+}
+
+fn build_guest() -> Option<Vec<u8>> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/board");
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("irq_replay.elf");
     let status = Command::new("powerpc-linux-gnu-gcc")

@@ -198,11 +198,9 @@ impl Vm for G3Beige {
     }
 
     fn dump_vmstate(&self, w: &mut dyn Write) -> Result<(), VmError> {
-        // A fresh machine of the same configuration: descriptions do not depend on
-        // the running state, and this keeps the running machine untouched.
-        let mut fresh = Machine::new(self.machine.config())
+        let json = machine_g3beige::schema::dump(self.machine.machine_type.name)
             .map_err(|e| VmError::Msg(format!("-dump-vmstate: {e}")))?;
-        w.write_all(fresh.vmstate_json().as_bytes())?;
+        w.write_all(json.as_bytes())?;
         Ok(())
     }
 
