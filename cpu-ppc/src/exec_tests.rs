@@ -49,6 +49,22 @@ fn divw_overflow_and_divide_by_zero_set_ov() {
 }
 
 #[test]
+fn undefined_divides_give_the_dividend_like_qemu() {
+    // QEMU 7.2 divides by 1 when the quotient is undefined; CR0 follows rD.
+    let (mut cpu, mut bus) = user(
+        "li r4,-7\n li r5,0\n divwo. r3,r4,r5\n mfcr r6\n divwuo r7,r4,r5\n \
+         lis r8,0x8000\n li r9,-1\n divw r10,r8,r9\n divwu r11,r8,r9\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], -7i32 as u32);
+    assert_eq!(cpu.gpr[6] >> 28, 0b1001); // LT | SO
+    assert_eq!(cpu.gpr[7], -7i32 as u32);
+    assert_eq!(cpu.gpr[10], 0x8000_0000);
+    assert_eq!(cpu.gpr[11], 0);
+    assert_eq!(cpu.xer & (xer::SO | xer::OV), xer::SO | xer::OV);
+}
+
+#[test]
 fn multiply_high_and_overflow() {
     let (mut cpu, mut bus) = user("li r4,-2\n li r5,3\n mulhw r6,r4,r5\n mulhwu r7,r4,r5\n lis r8,0x1000\n mullwo r9,r8,r8\n sc");
     run_to_sc(&mut cpu, &mut bus);
