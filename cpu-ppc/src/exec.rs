@@ -7,7 +7,7 @@ use crate::mmu::{self, Access, Fault, PteMem};
 use crate::ram::GuestRam;
 use crate::spr::HID0_POWER_MODES;
 use crate::tlb::SoftTlb;
-use crate::translate::translate_block;
+use crate::translate::{translate_block, MAX_BLOCK_INSNS};
 use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
 
 /// What happens after an op.
@@ -71,9 +71,15 @@ impl Cpu {
                 return Exit::Deadline;
             }
             let limit = until_ns.min(self.tb.dec_deadline_ns());
-            let budget = (limit.saturating_sub(self.now_ns))
-                .div_ceil(self.cfg.ns_per_insn.max(1))
-                .max(1);
+            let remaining = limit.saturating_sub(self.now_ns);
+            let ns = self.cfg.ns_per_insn.max(1);
+            // No block is longer than MAX_BLOCK_INSNS, so the exact budget (a 64-bit
+            // division) only matters within that many instructions of the deadline.
+            let budget = if remaining >= ns.saturating_mul(MAX_BLOCK_INSNS as u64) {
+                MAX_BLOCK_INSNS as u64
+            } else {
+                remaining.div_ceil(ns).max(1)
+            };
             match self.run_block(bus, budget) {
                 Some(exit) => return exit,
                 None => {
@@ -1079,3 +1085,35 @@ impl Cpu {
 #[cfg(test)]
 #[path = "exec_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod budget_tests {
+    use crate::testutil::TestBus;
+    use crate::{Cpu, CpuConfig, Exit};
+
+    const NOP: u32 = 0x6000_0000;
+
+    #[test]
+    fn slice_stops_at_the_first_instruction_reaching_the_deadline() {
+        let mut bus = TestBus::new(1 << 16);
+        bus.load_words(0x1000, &[NOP; 200]);
+        let mut cpu = Cpu::new(CpuConfig {
+            user_mode: true,
+            ..CpuConfig::default()
+        });
+        cpu.nip = 0x1000;
+
+        // 25 ns at 10 ns per instruction: the third instruction crosses the deadline.
+        let first = cpu.run(&mut bus, 25);
+        let (icount_first, nip_first) = (cpu.icount, cpu.nip);
+        // Far from the deadline a whole block runs, then the exact tail.
+        let second = cpu.run(&mut bus, 700);
+
+        assert_eq!(first, Exit::Deadline);
+        assert_eq!((icount_first, nip_first), (3, 0x100C));
+        assert_eq!(second, Exit::Deadline);
+        assert_eq!(cpu.icount, 70);
+        assert_eq!(cpu.now_ns(), 700);
+        assert_eq!(cpu.nip, 0x1000 + 4 * 70);
+    }
+}
