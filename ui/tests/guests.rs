@@ -353,3 +353,69 @@ fn pending_interrupt_survives_across_processes_on_1_1() {
         assert!(out.contains("irq-replay: handler ran"), "{out}");
     }
 }
+
+/// Decodes a screendump: (width, height, RGB bytes).
+fn read_png(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
+    let mut reader = decoder.read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).ok()?;
+    let channels = info.color_type.samples();
+    let rgb = buf[..info.buffer_size()]
+        .chunks(channels)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Some((info.width, info.height, rgb))
+}
+
+/// Dark pixels (text on OpenBIOS's light background) in rows `rows`.
+fn dark_pixels(w: u32, rgb: &[u8], rows: std::ops::Range<u32>) -> usize {
+    rows.flat_map(|y| (0..w).map(move |x| ((y * w + x) * 3) as usize))
+        .filter(|&i| rgb[i] < 64 && rgb[i + 1] < 64 && rgb[i + 2] < 64)
+        .count()
+}
+
+#[test]
+fn openbios_draws_its_prompt_on_the_vga_screen() {
+    if !Path::new(OPENBIOS).exists() {
+        return missing(
+            OPENBIOS,
+            "run scripts/setup (apt-get install qemu-system-data)",
+        );
+    }
+    let dir = temp_dir("screen");
+    let png_path = dir.join("screen.png");
+    let mut vm = Vm::start(&[
+        "-display", "none", "-monitor", "stdio", "-serial", "null", "-m", "256",
+    ]);
+    vm.expect("(beige)", MINUTE);
+    let start = Instant::now();
+    // Poll the screen until the prompt line (the sixth text row) has been drawn.
+    let (w, h, rgb) = loop {
+        let _ = std::fs::remove_file(&png_path);
+        vm.send(format!("screendump {}\n", png_path.display()).as_bytes());
+        std::thread::sleep(Duration::from_millis(1000));
+        if let Some((w, h, rgb)) = read_png(&png_path) {
+            if dark_pixels(w, &rgb, 56..72) > 0 {
+                break (w, h, rgb);
+            }
+        }
+        assert!(
+            start.elapsed() < 3 * MINUTE,
+            "no prompt on screen:\n{}",
+            vm.text()
+        );
+    };
+    vm.send(b"quit\n");
+    let (code, out) = vm.wait(MINUTE);
+    assert_eq!(code, Some(0), "{out}");
+    // OpenBIOS's default mode from fw_cfg, its banner at the top, nothing below.
+    assert_eq!((w, h), (800, 600));
+    assert!(dark_pixels(w, &rgb, 0..48) > 500, "no banner text");
+    assert_eq!(
+        dark_pixels(w, &rgb, 300..600),
+        0,
+        "stray pixels in the lower half"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
