@@ -203,7 +203,14 @@ impl Default for Cpu {
 impl Cpu {
     /// A CPU in its hard-reset state.
     pub fn new(cfg: CpuConfig) -> Cpu {
-        let mut cpu = Cpu {
+        let mut cpu = Cpu::power_on(cfg);
+        cpu.reset();
+        cpu
+    }
+
+    /// Registers as QEMU shows them with `-S` (g3beige.md), at virtual time zero.
+    fn power_on(cfg: CpuConfig) -> Cpu {
+        Cpu {
             cfg,
             gpr: [0; 32],
             fpr: [0; 32],
@@ -211,8 +218,8 @@ impl Cpu {
             xer: 0,
             lr: 0,
             ctr: 0,
-            nip: 0,
-            msr: 0,
+            nip: 0xFFF0_0100,
+            msr: msr::IP,
             fpscr: 0,
             srr0: 0,
             srr1: 0,
@@ -246,61 +253,20 @@ impl Cpu {
             tlb: SoftTlb::new(),
             blocks: BlockCache::new(),
             end_block: false,
-        };
-        cpu.reset();
-        cpu
+        }
     }
 
-    /// Hard reset: registers as QEMU shows them with `-S` (g3beige.md). Virtual time
-    /// keeps running; the timebase restarts from zero.
+    /// Hard reset: registers as at power-on. Virtual time keeps running; the
+    /// timebase restarts from zero.
     pub fn reset(&mut self) {
         let cfg = self.cfg;
         let now = self.now_ns;
-        let icount = self.icount;
-        *self = Cpu {
-            gpr: [0; 32],
-            fpr: [0; 32],
-            cr: 0,
-            xer: 0,
-            lr: 0,
-            ctr: 0,
-            fpscr: 0,
-            srr0: 0,
-            srr1: 0,
-            sprg: [0; 4],
-            dar: 0,
-            dsisr: 0,
-            ear: 0,
-            pvr: cfg.pvr,
-            hid0: 0,
-            hid1: 0,
-            l2cr: 0,
-            thrm: [0; 3],
-            ictc: 0,
-            mmcr0: 0,
-            mmcr1: 0,
-            pmc: [0; 4],
-            sia: 0,
-            iabr: 0,
-            dabr: 0,
-            mmu: MmuRegs::default(),
-            reserve_valid: false,
-            reserve_addr: 0,
-            irq_input_state: 0,
-            pending_interrupts: 0,
-            user_fault: None,
-            msr: msr::IP,
-            nip: 0xFFF0_0100,
-            cfg,
-            icount,
-            log_exceptions: self.log_exceptions,
-            exception_log: std::mem::take(&mut self.exception_log),
-            now_ns: now,
-            tb: TimeBase::new(cfg.tb_freq),
-            tlb: SoftTlb::new(),
-            blocks: BlockCache::new(),
-            end_block: false,
-        };
+        let mut fresh = Cpu::power_on(cfg);
+        fresh.now_ns = now;
+        fresh.icount = self.icount;
+        fresh.log_exceptions = self.log_exceptions;
+        fresh.exception_log = std::mem::take(&mut self.exception_log);
+        *self = fresh;
         self.tb.reset(now);
         if cfg.user_mode {
             // Linux user space: problem state, FP on, no translation (flat memory).
