@@ -11,8 +11,9 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod common;
+use common::board_guest;
 
 use machine_g3beige::{schema, Machine, MachineConfig, RunExit, MACHINE_TYPES};
 
@@ -34,47 +35,8 @@ fn update_mode() -> Option<bool> {
     }
 }
 
-fn skip(why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    eprintln!("skipping: {why}");
-}
-
 fn tick_guest() -> Option<Vec<u8>> {
-    guest("tick")
-}
-
-/// Tests build in parallel: each build gets its own output file.
-static BUILDS: AtomicUsize = AtomicUsize::new(0);
-
-/// Builds tests/guest/board/`name`.S with the cross toolchain.
-fn guest(name: &str) -> Option<Vec<u8>> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/board");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "compat-{name}-{}.elf",
-        BUILDS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let status = Command::new("powerpc-linux-gnu-gcc")
-        .args([
-            "-nostdlib",
-            "-static",
-            "-Wa,-mregnames",
-            "-Wl,--build-id=none",
-            "-Wl,-T",
-        ])
-        .arg(src.join("rom.ld"))
-        .arg("-o")
-        .arg(&out)
-        .arg(src.join(format!("{name}.S")))
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(std::fs::read(&out).unwrap()),
-        other => {
-            skip(&format!(
-                "powerpc-linux-gnu-gcc failed ({other:?}); run scripts/setup"
-            ));
-            None
-        }
-    }
+    board_guest("tick")
 }
 
 fn config(fw: &[u8], machine_type: &str) -> MachineConfig {
@@ -335,7 +297,7 @@ fn snapshot_1_1_without_pending_interrupt_equals_1_0_outside_the_machine_name() 
 
 #[test]
 fn snapshot_with_pending_interrupt_carries_irq_state_only_on_1_1() {
-    let Some(fw) = guest("irq_replay") else {
+    let Some(fw) = board_guest("irq_replay") else {
         return;
     };
     for (t, expect) in [("g3beige-1.0", false), ("g3beige-1.1", true)] {

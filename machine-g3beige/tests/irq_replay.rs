@@ -3,8 +3,8 @@
 //! On g3beige-1.0 (no `cpu/irq_state`) the pending interrupt is lost, as in QEMU's
 //! bug; on g3beige-1.1 the handler runs.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+use common::board_guest;
 
 use machine_g3beige::{Machine, MachineConfig};
 
@@ -12,36 +12,7 @@ use machine_g3beige::{Machine, MachineConfig};
 /// (the tests run in parallel and would race on the output file).
 fn guest() -> Option<Vec<u8>> {
     static ELF: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
-    ELF.get_or_init(build_guest).clone()
-}
-
-fn build_guest() -> Option<Vec<u8>> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/board");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("irq_replay.elf");
-    let status = Command::new("powerpc-linux-gnu-gcc")
-        .args([
-            "-nostdlib",
-            "-static",
-            "-Wa,-mregnames",
-            "-Wl,--build-id=none",
-            "-Wl,-T",
-        ])
-        .arg(src.join("rom.ld"))
-        .arg("-o")
-        .arg(&out)
-        .arg(src.join("irq_replay.S"))
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(std::fs::read(&out).unwrap()),
-        other => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "powerpc-linux-gnu-gcc failed ({other:?}); run scripts/setup"
-            );
-            eprintln!("skipping: no powerpc-linux-gnu-gcc; run scripts/setup");
-            None
-        }
-    }
+    ELF.get_or_init(|| board_guest("irq_replay")).clone()
 }
 
 fn machine(fw: &[u8], machine_type: &str) -> Machine {

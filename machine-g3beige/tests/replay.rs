@@ -11,9 +11,8 @@
 //!
 //! Missing firmware or cross toolchain skips loudly, and fails under CI.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+use common::{board_guest, skip};
 
 use machine_g3beige::{Machine, MachineConfig, RunExit};
 
@@ -21,50 +20,11 @@ const US: u64 = 1_000;
 const MS: u64 = 1_000_000;
 const OPENBIOS: &str = "/usr/share/qemu/openbios-ppc";
 
-fn skip(why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    eprintln!("skipping: {why}");
-}
-
 fn openbios() -> Option<Vec<u8>> {
     match std::fs::read(OPENBIOS) {
         Ok(fw) => Some(fw),
         Err(e) => {
             skip(&format!("{OPENBIOS}: {e}; install qemu-system-ppc"));
-            None
-        }
-    }
-}
-
-/// Tests build in parallel: each build gets its own output file.
-static BUILDS: AtomicUsize = AtomicUsize::new(0);
-
-/// Builds tests/guest/board/`name`.S with the cross toolchain.
-fn guest(name: &str) -> Option<Vec<u8>> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/board");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "replay-{name}-{}.elf",
-        BUILDS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let status = Command::new("powerpc-linux-gnu-gcc")
-        .args([
-            "-nostdlib",
-            "-static",
-            "-Wa,-mregnames",
-            "-Wl,--build-id=none",
-            "-Wl,-T",
-        ])
-        .arg(src.join("rom.ld"))
-        .arg("-o")
-        .arg(&out)
-        .arg(src.join(format!("{name}.S")))
-        .status();
-    match status {
-        Ok(s) if s.success() => Some(std::fs::read(&out).unwrap()),
-        other => {
-            skip(&format!(
-                "powerpc-linux-gnu-gcc failed ({other:?}); run scripts/setup"
-            ));
             None
         }
     }
@@ -200,7 +160,9 @@ const TICK_INPUT: Input<'static> = &[
 
 #[test]
 fn tick_guest_replays_from_many_points() {
-    let Some(fw) = guest("tick") else { return };
+    let Some(fw) = board_guest("tick") else {
+        return;
+    };
     let cfg = config(&fw, "g3beige-1.1", 16);
     let reference = uninterrupted(&cfg, TICK_END, TICK_INPUT);
     let text = show(&reference.0);
@@ -222,7 +184,9 @@ fn tick_guest_replays_from_many_points() {
 
 #[test]
 fn tick_guest_runs_are_deterministic() {
-    let Some(fw) = guest("tick") else { return };
+    let Some(fw) = board_guest("tick") else {
+        return;
+    };
     let cfg = config(&fw, "g3beige-1.1", 16);
 
     let a = uninterrupted(&cfg, TICK_END, TICK_INPUT);
@@ -238,7 +202,7 @@ fn tick_guest_runs_are_deterministic() {
 
 #[test]
 fn irq_replay_guest_runs_are_deterministic() {
-    let Some(fw) = guest("irq_replay") else {
+    let Some(fw) = board_guest("irq_replay") else {
         return;
     };
     for t in ["g3beige-1.0", "g3beige-1.1"] {
