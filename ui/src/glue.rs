@@ -107,11 +107,21 @@ pub fn build_vm(cfg: &Config) -> Result<Box<dyn Vm>, GlueError> {
         rtc_base: cfg.rtc_base_unix,
         width: width as u16,
         height: height as u16,
-        depth: depth as u16,
+        depth: firmware_depth(depth),
         ns_per_insn: cfg.icount_shift.map_or(10, |s| 1u64 << s.min(20)),
     };
     let machine = Machine::new(&mc).map_err(|e| GlueError::Machine(e.to_string()))?;
     Ok(Box::new(G3Beige { machine }))
+}
+
+/// The depth the firmware is told through fw_cfg. QEMU's heathrow init turns
+/// any `-g` depth but 8, 15 and 32 into 15 (OpenBIOS draws nothing at 16 and
+/// garbles 24), so `-g 800x600x16` looks the same as in QEMU.
+fn firmware_depth(depth: u32) -> u16 {
+    match depth {
+        8 | 15 | 32 => depth as u16,
+        _ => 15,
+    }
 }
 
 /// The g3beige machine as the UI drives it.
@@ -279,4 +289,18 @@ fn registers(m: &Machine) -> String {
         c.sprg[0], c.sprg[1], c.sprg[2], c.sprg[3], c.mmu.sdr1, c.dar, c.dsisr
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depths_openbios_cannot_draw_become_15_as_in_qemu() {
+        assert_eq!(firmware_depth(8), 8);
+        assert_eq!(firmware_depth(15), 15);
+        assert_eq!(firmware_depth(32), 32);
+        assert_eq!(firmware_depth(16), 15);
+        assert_eq!(firmware_depth(24), 15);
+    }
 }
