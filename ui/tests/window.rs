@@ -165,6 +165,14 @@ impl Xvfb {
         );
     }
 
+    fn hotkey(&self, id: &str, keys: &str) {
+        assert!(
+            self.xdotool(&["windowfocus", "--sync", id]).is_some(),
+            "focus"
+        );
+        assert!(self.xdotool(&["key", keys]).is_some(), "{keys}");
+    }
+
     /// The window's pixels as X shows them.
     fn capture(&self, id: &str) -> Screen {
         let xwd = self
@@ -310,6 +318,10 @@ impl Beige {
     /// `quit` through the monitor; the exit code.
     fn quit(&mut self) -> Option<i32> {
         let _ = self.monitor.write_all(b"quit\n");
+        self.wait_exit()
+    }
+
+    fn wait_exit(&mut self) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -531,12 +543,20 @@ fn openbios_shows_its_prompt_in_the_window_and_evaluates_forth_typed_there() {
     assert_ne!(g(two), g(three), "2 and 3 look the same: keys lost?");
     assert_eq!(g(result), g(five), "2 3 + . did not print 5");
 
-    // Paused and running show in the title.
+    // Paused and running show in the title, from the monitor and from the
+    // Ctrl-Alt-P hotkey; Ctrl-Alt-Q quits.
     vm.command("stop");
     x.wait_title(&id, "[paused]");
     vm.command("cont");
     x.wait_title(&id, "[running]");
-    assert_eq!(vm.quit(), Some(0));
+    assert!(vm.command("info status").contains("running"));
+    x.hotkey(&id, "ctrl+alt+p");
+    x.wait_title(&id, "[paused]");
+    assert!(vm.command("info status").contains("paused"));
+    x.hotkey(&id, "ctrl+alt+p");
+    x.wait_title(&id, "[running]");
+    x.hotkey(&id, "ctrl+alt+q");
+    assert_eq!(vm.wait_exit(), Some(0));
 }
 
 fn kernel() -> Option<PathBuf> {
