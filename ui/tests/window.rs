@@ -2,7 +2,8 @@
 //! in the window (captured with xwd and compared with the monitor's
 //! `screendump`), Forth typed with xdotool through winit, the ADB keymap and
 //! CUDA, Linux's text console on the framebuffer reading the ADB keyboard,
-//! and the `-g` modes (resolution, 8 bpp palette, 16 bpp as QEMU does it).
+//! the `-g` modes (resolution, 8 bpp palette, 16 bpp as QEMU does it), and
+//! the headless fallback when there is no display server.
 //!
 //! Text is checked without knowing the font: lines are bands of rows with
 //! ink, characters are 8-pixel cells, and a computed character must look
@@ -686,4 +687,30 @@ fn g_modes_set_the_screen_size_and_depths_draw_the_same_colours() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+#[test]
+fn without_a_display_server_beige_says_so_and_runs_headless() {
+    if !Path::new(OPENBIOS).exists() {
+        return missing(OPENBIOS, "run scripts/setup (qemu-system-data)");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beige"))
+        .args(["-m", "256", "-serial", "null", "-monitor", "stdio"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("beige starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"info status\nquit\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("no display available"), "{stderr}");
+    assert!(stdout.contains("VM status: running"), "{stdout}");
 }
