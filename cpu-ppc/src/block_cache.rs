@@ -14,10 +14,10 @@ const FAST_SIZE: usize = 4096;
 const MAX_BLOCKS: usize = 1 << 16;
 const NO_SLOT: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Block {
     pub pa: u32,
-    pub insns: Vec<Insn>,
+    pub insns: Box<[Insn]>,
 }
 
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub struct BlockCache {
     /// Direct-mapped (pa, slot) front of `map`: the fast lookup for every block entry.
     fast: Box<[(u32, u32)]>,
     pages: HashMap<u32, Vec<u32>>,
+    /// Bumped whenever a block is dropped (see `exec::JumpCache`).
+    generation: u32,
 }
 
 impl Default for BlockCache {
@@ -37,6 +39,19 @@ impl Default for BlockCache {
 }
 
 impl BlockCache {
+    /// An empty cache that allocates nothing: what the CPU holds while `run` has
+    /// the real one out.
+    pub(crate) fn placeholder() -> BlockCache {
+        BlockCache {
+            slab: Vec::new(),
+            free: Vec::new(),
+            map: HashMap::new(),
+            fast: Box::new([]),
+            pages: HashMap::new(),
+            generation: 0,
+        }
+    }
+
     pub fn new() -> BlockCache {
         BlockCache {
             slab: Vec::new(),
@@ -44,7 +59,13 @@ impl BlockCache {
             map: HashMap::new(),
             fast: vec![(u32::MAX, NO_SLOT); FAST_SIZE].into_boxed_slice(),
             pages: HashMap::new(),
+            generation: 0,
         }
+    }
+
+    #[inline(always)]
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     #[inline(always)]
@@ -67,7 +88,10 @@ impl BlockCache {
         if self.map.len() >= MAX_BLOCKS {
             self.clear();
         }
-        let block = Block { pa, insns };
+        let block = Block {
+            pa,
+            insns: insns.into(),
+        };
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = block;
@@ -89,22 +113,10 @@ impl BlockCache {
         &self.slab[slot as usize]
     }
 
-    /// Move a block's ops out for execution; [`BlockCache::put_insns`] returns them.
+    /// A block's ops, to run.
     #[inline(always)]
-    pub fn take_insns(&mut self, slot: u32) -> Vec<Insn> {
-        self.slab
-            .get_mut(slot as usize)
-            .map(|b| std::mem::take(&mut b.insns))
-            .unwrap_or_default()
-    }
-
-    #[inline(always)]
-    pub fn put_insns(&mut self, slot: u32, insns: Vec<Insn>) {
-        if let Some(b) = self.slab.get_mut(slot as usize) {
-            if b.insns.is_empty() {
-                b.insns = insns;
-            }
-        }
+    pub fn ops(&self, slot: u32) -> &[Insn] {
+        self.slab.get(slot as usize).map_or(&[], |b| &b.insns)
     }
 
     /// Drop every block translated from physical page `page`. The slab entries stay
@@ -113,6 +125,7 @@ impl BlockCache {
         let Some(slots) = self.pages.remove(&page) else {
             return;
         };
+        self.generation = self.generation.wrapping_add(1);
         for slot in slots {
             let pa = self.slab[slot as usize].pa;
             if self.map.get(&pa) == Some(&slot) {
@@ -127,6 +140,7 @@ impl BlockCache {
     }
 
     pub fn clear(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
         self.slab.clear();
         self.free.clear();
         self.map.clear();

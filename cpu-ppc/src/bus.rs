@@ -7,7 +7,10 @@ use crate::ram::GuestRam;
 /// Physical accesses that miss RAM go to `read`/`write`; the board decodes them. After
 /// every such access the CPU polls `take_pins`, because a device access may change the
 /// interrupt controller's output.
-pub trait Bus {
+///
+/// A bus owns its devices (`'static`): the executor keeps one static handler table
+/// per bus type.
+pub trait Bus: 'static {
     /// Guest RAM, physical addresses `0..len`.
     fn ram(&mut self) -> &mut GuestRam;
     /// A 1, 2 or 4 byte read of a non-RAM physical address; big-endian value.

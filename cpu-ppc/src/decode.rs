@@ -4,11 +4,32 @@
 //! Opcode numbers are from the PowerPC 750 user's manual, chapter 12; the set is what
 //! QEMU's `750` CPU model accepts (no `fsqrt`, no 64-bit or `tlbia`/`tlbld` forms).
 
-/// The micro-op set. One variant per operation; forms that differ only in how the
-/// effective address is built share a variant and use the [`Insn::f`] flag bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Op {
+/// Declares [`Op`] and [`Op::ALL`] from one list, so the executor can build a
+/// handler table indexed by the discriminant.
+macro_rules! ops {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The micro-op set. One variant per operation; forms that differ only in how
+        /// the effective address is built share a variant and use the [`Insn::f`] flag
+        /// bits.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Op {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Op {
+            /// Every op, in discriminant order.
+            pub const ALL: &'static [Op] = &[$(Op::$name,)*];
+        }
+
+        /// Calls `$m!` with every op name, in discriminant order.
+        macro_rules! for_each_op {
+            ($m:ident) => { $m! { $($name)* } };
+        }
+    };
+}
+
+ops! {
     Illegal,
     // integer immediate
     Twi,
@@ -91,6 +112,9 @@ pub enum Op {
     Mtmsr,
     Mfspr,
     Mtspr,
+    /// `mtspr` to a register whose write has no side effect on translation, time
+    /// or interrupts (LR, CTR, XER, SRRs, SPRGs, ...): does not end the block.
+    MtsprQuiet,
     Mftb,
     Mfsr,
     Mfsrin,
@@ -135,8 +159,28 @@ pub enum Op {
     Stfs,
     Stfd,
     Stfiwx,
-    /// `imm` holds the `fpu::FpOp` index (see exec's table).
-    FpArith,
+    // A-form arithmetic, one op per `fpu::FpOp` (see `Op::fp_arith`)
+    Fadd,
+    Fadds,
+    Fsub,
+    Fsubs,
+    Fmul,
+    Fmuls,
+    Fdiv,
+    Fdivs,
+    Fsqrt,
+    Fsqrts,
+    Fres,
+    Frsqrte,
+    Fsel,
+    Fmadd,
+    Fmadds,
+    Fmsub,
+    Fmsubs,
+    Fnmadd,
+    Fnmadds,
+    Fnmsub,
+    Fnmsubs,
     Fcmpu,
     Fcmpo,
     Fmr,
@@ -152,6 +196,38 @@ pub enum Op {
     Mtfsb0,
     Mtfsb1,
     Mcrfs,
+}
+pub(crate) use for_each_op;
+
+impl Op {
+    /// The FPU operation of an A-form arithmetic op.
+    pub const fn fp_arith(self) -> Option<crate::fpu::FpOp> {
+        use crate::fpu::FpOp as F;
+        Some(match self {
+            Op::Fadd => F::Fadd,
+            Op::Fadds => F::Fadds,
+            Op::Fsub => F::Fsub,
+            Op::Fsubs => F::Fsubs,
+            Op::Fmul => F::Fmul,
+            Op::Fmuls => F::Fmuls,
+            Op::Fdiv => F::Fdiv,
+            Op::Fdivs => F::Fdivs,
+            Op::Fsqrt => F::Fsqrt,
+            Op::Fsqrts => F::Fsqrts,
+            Op::Fres => F::Fres,
+            Op::Frsqrte => F::Frsqrte,
+            Op::Fsel => F::Fsel,
+            Op::Fmadd => F::Fmadd,
+            Op::Fmadds => F::Fmadds,
+            Op::Fmsub => F::Fmsub,
+            Op::Fmsubs => F::Fmsubs,
+            Op::Fnmadd => F::Fnmadd,
+            Op::Fnmadds => F::Fnmadds,
+            Op::Fnmsub => F::Fnmsub,
+            Op::Fnmsubs => F::Fnmsubs,
+            _ => return None,
+        })
+    }
 }
 
 /// Flag bits in [`Insn::f`].
@@ -233,6 +309,12 @@ pub fn ends_block(op: Op) -> bool {
             | Op::Mtfsb0
             | Op::Mtfsb1
     )
+}
+
+/// SPRs a write to which changes nothing but the register: XER, LR, CTR, DSISR,
+/// DAR, SRR0/1, SPRG0-3 and EAR.
+fn quiet_spr(spr: u32) -> bool {
+    matches!(spr, 1 | 8 | 9 | 18 | 19 | 26 | 27 | 272..=275 | 282)
 }
 
 /// Decode one instruction word. Never fails: unknown words and invalid forms become
@@ -490,7 +572,11 @@ fn decode_31(w: u32) -> Option<Insn> {
         },
         467 => Insn {
             imm: spr,
-            ..plain(Op::Mtspr)
+            ..plain(if quiet_spr(spr) {
+                Op::MtsprQuiet
+            } else {
+                Op::Mtspr
+            })
         },
         371 => Insn {
             imm: spr,
@@ -518,21 +604,33 @@ fn decode_31(w: u32) -> Option<Insn> {
     })
 }
 
-/// A-form arithmetic shared by opcodes 59 (single) and 63 (double). The returned
-/// `imm` indexes exec's `FP_OPS` table: (double op, single op) pairs by A-form xo.
+/// A-form arithmetic shared by opcodes 59 (single) and 63 (double).
 fn decode_fp_a(w: u32, single: bool) -> Option<Insn> {
     let xo = (w >> 1) & 31;
-    let ok = match xo {
-        18 | 20 | 21 | 25 | 28..=31 => true,
-        24 => single,       // fres
-        23 | 26 => !single, // fsel, frsqrte
-        _ => false,         // fsqrt/fsqrts are not on the 750
+    // fsqrt/fsqrts are not on the 750; fres is single only, fsel and frsqrte double.
+    let op = match (xo, single) {
+        (18, false) => Op::Fdiv,
+        (18, true) => Op::Fdivs,
+        (20, false) => Op::Fsub,
+        (20, true) => Op::Fsubs,
+        (21, false) => Op::Fadd,
+        (21, true) => Op::Fadds,
+        (23, false) => Op::Fsel,
+        (24, true) => Op::Fres,
+        (25, false) => Op::Fmul,
+        (25, true) => Op::Fmuls,
+        (26, false) => Op::Frsqrte,
+        (28, false) => Op::Fmsub,
+        (28, true) => Op::Fmsubs,
+        (29, false) => Op::Fmadd,
+        (29, true) => Op::Fmadds,
+        (30, false) => Op::Fnmsub,
+        (30, true) => Op::Fnmsubs,
+        (31, false) => Op::Fnmadd,
+        (31, true) => Op::Fnmadds,
+        _ => return None,
     };
-    if !ok {
-        return None;
-    }
-    let mut i = Insn::new(Op::FpArith, w);
-    i.imm = xo | if single { 32 } else { 0 };
+    let mut i = Insn::new(op, w);
     i.f = (w & 1) as u8;
     Some(i)
 }

@@ -1,6 +1,7 @@
 //! The executor: runs translated blocks, one micro-op at a time, against the register
 //! file, the soft TLB and the bus.
 
+use crate::block_cache::BlockCache;
 use crate::decode::{Insn, Op, F_AA, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE};
 use crate::exceptions::{Exception, DSISR_STORE, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
 use crate::mmu::{self, Access, Fault, PteMem};
@@ -40,16 +41,206 @@ fn illegal() -> Exception {
     }
 }
 
+/// How a run of ops ended, packed in one register: why, and the next effective
+/// address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Out(u64);
+
+impl Out {
+    /// Fell through the last op (or one that ends the block): `ea` is the next one.
+    const FALL: u8 = 0;
+    /// A branch or context change: `ea` is the target.
+    const JUMP: u8 = 1;
+    /// User mode `sc`: `ea` is the instruction after it.
+    const SYSCALL: u8 = 2;
+    /// `Cpu::exception` holds the exception raised by the op at `ea`.
+    const EXCEPTION: u8 = 3;
+
+    #[inline(always)]
+    fn new(kind: u8, ea: u32) -> Out {
+        Out(ea as u64 | (kind as u64) << 32)
+    }
+    fn ea(self) -> u32 {
+        self.0 as u32
+    }
+    fn kind(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+}
+
+/// Runs `ops[0]` at `ea` and, while control falls through, the rest of `ops`.
+type Handler<B> = fn(&mut Cpu, &mut B, &BlockCache, &[Insn], u32) -> Out;
+
+/// Whether an op can ask to end the block early (MMIO, a store into code, a cache
+/// flush of code) without itself changing control flow.
+const fn may_end_block(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Lwz
+            | Op::Lbz
+            | Op::Lhz
+            | Op::Lha
+            | Op::Stw
+            | Op::Stb
+            | Op::Sth
+            | Op::Lwbrx
+            | Op::Lhbrx
+            | Op::Stwbrx
+            | Op::Sthbrx
+            | Op::Lwarx
+            | Op::Stwcx
+            | Op::Eciwx
+            | Op::Ecowx
+            | Op::Lmw
+            | Op::Stmw
+            | Op::Lswi
+            | Op::Lswx
+            | Op::Stswi
+            | Op::Stswx
+            | Op::Lfs
+            | Op::Lfd
+            | Op::Stfs
+            | Op::Stfd
+            | Op::Stfiwx
+            | Op::Dcbz
+            | Op::Dcbst
+            | Op::Dcbi
+    )
+}
+
+/// Branches continue into the next block directly when they can (see `Cpu::chain`).
+const fn chains(op: Op) -> bool {
+    matches!(op, Op::B | Op::Bc | Op::Bclr | Op::Bcctr)
+}
+
+/// One op's handler. Each handler is specialised for its op and calls the next op's
+/// handler itself (threaded code): one indirect branch per op, each at its own site,
+/// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_BLOCKS`
+/// blocks through branches), so the stack depth is too, even where the compiler does
+/// not turn the calls into jumps.
+fn run_op<B: Bus, const OP: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    ops: &[Insn],
+    ea: u32,
+) -> Out {
+    let op = Op::ALL[OP as usize];
+    let Some((i, rest)) = ops.split_first() else {
+        return Out::new(Out::FALL, ea);
+    };
+    cpu.now_ns += cpu.cfg.ns_per_insn;
+    match cpu.step::<B, OP>(bus, i, ea) {
+        Ok(Flow::Next) => {
+            let next = ea.wrapping_add(4);
+            if may_end_block(op) && cpu.end_block {
+                return Out::new(Out::FALL, next);
+            }
+            match rest.first() {
+                Some(n) => handler::<B>(n.op)(cpu, bus, code, rest, next),
+                None => Out::new(Out::FALL, next),
+            }
+        }
+        Ok(Flow::Jump(target)) if chains(op) => cpu.chain(bus, code, target),
+        Ok(Flow::Jump(target)) => Out::new(Out::JUMP, target),
+        Ok(Flow::Syscall) => Out::new(Out::SYSCALL, ea.wrapping_add(4)),
+        Err(e) => {
+            // The faulting instruction still costs its time slot, so an exception
+            // loop cannot stall virtual time.
+            cpu.exception = Some(e);
+            Out::new(Out::EXCEPTION, ea)
+        }
+    }
+}
+
+struct Handlers<B>(std::marker::PhantomData<B>);
+
+macro_rules! handler_table {
+    ($($name:ident)*) => {
+        impl<B: Bus> Handlers<B> {
+            const TABLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }>,)*];
+        }
+    };
+}
+crate::decode::for_each_op!(handler_table);
+
+#[inline(always)]
+fn handler<B: Bus>(op: Op) -> Handler<B> {
+    Handlers::<B>::TABLE[op as usize]
+}
+
+/// Most blocks one run of handlers goes through before returning to `Cpu::run`.
+const CHAIN_BLOCKS: u32 = 32;
+
+/// Effective address -> block, in front of the fetch TLB and the block map (QEMU's
+/// `tb_jmp_cache`). An entry is valid while neither the fetch translations nor the
+/// block set changed since it was made: both carry a generation count, so a flush
+/// of either empties this cache in O(1).
+#[derive(Debug)]
+pub(crate) struct JumpCache {
+    entries: Box<[JumpEntry]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct JumpEntry {
+    ea: u32,
+    slot: u32,
+    gens: (u32, u32),
+}
+
+impl JumpCache {
+    const SIZE: usize = 4096;
+
+    pub(crate) fn new() -> JumpCache {
+        let empty = JumpEntry {
+            ea: u32::MAX,
+            slot: 0,
+            gens: (u32::MAX, u32::MAX),
+        };
+        JumpCache {
+            entries: vec![empty; Self::SIZE].into_boxed_slice(),
+        }
+    }
+
+    #[inline(always)]
+    fn index(ea: u32) -> usize {
+        (ea >> 2) as usize & (Self::SIZE - 1)
+    }
+
+    #[inline(always)]
+    fn get(&self, ea: u32, gens: (u32, u32)) -> Option<u32> {
+        let e = self.entries[Self::index(ea)];
+        (e.ea == ea && e.gens == gens).then_some(e.slot)
+    }
+
+    fn set(&mut self, ea: u32, slot: u32, gens: (u32, u32)) {
+        self.entries[Self::index(ea)] = JumpEntry { ea, slot, gens };
+    }
+}
+
 impl Cpu {
     /// Run until virtual time reaches `until_ns`, the CPU idles, the bus asks to stop,
     /// or (user mode) a syscall.
     pub fn run<B: Bus>(&mut self, bus: &mut B, until_ns: u64) -> Exit {
+        let start_ns = self.now_ns;
+        // The translated code is read-only while ops run, so handlers can hold its
+        // ops while they mutate the CPU; invalidations queue in RAM meanwhile.
+        let mut code = std::mem::replace(&mut self.blocks, BlockCache::placeholder());
+        let exit = self.run_blocks(bus, &mut code, until_ns);
+        self.blocks = code;
+        self.icount += (self.now_ns - start_ns) / self.cfg.ns_per_insn.max(1);
+        exit
+    }
+
+    fn run_blocks<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache, until_ns: u64) -> Exit {
         if let Some(levels) = bus.take_pins() {
             self.set_pins(levels);
         }
         if bus.stop_requested() {
             return Exit::Stop;
         }
+        let ns = self.cfg.ns_per_insn.max(1);
+        let whole_block = ns.saturating_mul(MAX_BLOCK_INSNS as u64);
         loop {
             if self.tb.poll_dec(self.now_ns) {
                 self.pending_interrupts |= 1 << interrupt::DECR;
@@ -72,15 +263,18 @@ impl Cpu {
             }
             let limit = until_ns.min(self.tb.dec_deadline_ns());
             let remaining = limit.saturating_sub(self.now_ns);
-            let ns = self.cfg.ns_per_insn.max(1);
             // No block is longer than MAX_BLOCK_INSNS, so the exact budget (a 64-bit
             // division) only matters within that many instructions of the deadline.
-            let budget = if remaining >= ns.saturating_mul(MAX_BLOCK_INSNS as u64) {
+            let budget = if remaining >= whole_block {
                 MAX_BLOCK_INSNS as u64
             } else {
                 remaining.div_ceil(ns).max(1)
             };
-            match self.run_block(bus, budget) {
+            // A chained block must fit whole before the limit; nothing else can make
+            // an interrupt pending without ending the chain.
+            self.chain_until = limit.checked_sub(whole_block).map_or(0, |t| t + 1);
+            self.chain_left = CHAIN_BLOCKS;
+            match self.run_block(bus, code, budget) {
                 Some(exit) => return exit,
                 None => {
                     if self.end_block {
@@ -102,60 +296,54 @@ impl Cpu {
         bus.stop_requested()
     }
 
-    /// Find (or translate) the block at NIP and run at most `budget` instructions.
-    fn run_block<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Option<Exit> {
+    /// Find (or translate) the block at NIP and run at most `budget` instructions
+    /// of it, then whatever blocks its branches chain to.
+    fn run_block<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        code: &mut BlockCache,
+        budget: u64,
+    ) -> Option<Exit> {
         if bus.ram().has_invalidations() {
-            self.drain_invalidations(bus);
+            self.drain_invalidations(bus, code);
         }
         let start = self.nip;
-        let slot = match self.fetch_block(bus, start) {
+        let slot = match self.fetch_block(bus, code, start) {
             Ok(s) => s,
             Err(e) => return self.raise(e, start),
         };
-        // Borrow the micro-ops out of the cache for the run: no per-op slab lookup. A
-        // block invalidated meanwhile only loses its slot, which is refilled between
-        // blocks, so putting the ops back is always safe.
-        let insns = self.blocks.take_insns(slot);
+        let insns = code.ops(slot);
         let n = insns.len().min(budget as usize);
-        let ns = self.cfg.ns_per_insn;
-        let mut ea = start;
-        let mut result = None;
-        let mut done = 0u64;
-        let mut fell_through = true;
-        for insn in &insns[..n] {
-            self.now_ns += ns;
-            done += 1;
-            match self.step(bus, *insn, ea) {
-                Ok(Flow::Next) => {
-                    ea = ea.wrapping_add(4);
-                    if self.end_block {
-                        break;
-                    }
-                }
-                Ok(Flow::Jump(target)) => {
-                    ea = target;
-                    break;
-                }
-                Ok(Flow::Syscall) => {
-                    ea = ea.wrapping_add(4);
-                    result = Some(Exit::Syscall);
-                    break;
-                }
-                Err(e) => {
-                    // The faulting instruction still costs its time slot, so an
-                    // exception loop cannot stall virtual time.
-                    fell_through = false;
-                    result = self.raise(e, ea);
-                    break;
+        let out = match insns.first() {
+            Some(first) => handler::<B>(first.op)(self, bus, code, &insns[..n], start),
+            None => Out::new(Out::FALL, start),
+        };
+        self.nip = out.ea();
+        match out.kind() {
+            Out::SYSCALL => Some(Exit::Syscall),
+            Out::EXCEPTION => {
+                let e = self.exception.take().unwrap_or_else(illegal);
+                self.raise(e, out.ea())
+            }
+            _ => None,
+        }
+    }
+
+    /// Continue straight into the block at `target` when it is translated and in
+    /// the jump cache, and a whole block fits before the next event.
+    #[inline(always)]
+    fn chain<B: Bus>(&mut self, bus: &mut B, code: &BlockCache, target: u32) -> Out {
+        if self.now_ns < self.chain_until && self.chain_left != 0 {
+            let gens = (self.tlb.generation(), code.generation());
+            if let Some(slot) = self.jump_cache.get(target, gens) {
+                self.chain_left -= 1;
+                let ops = code.ops(slot);
+                if let Some(first) = ops.first() {
+                    return handler::<B>(first.op)(self, bus, code, ops, target);
                 }
             }
         }
-        self.icount += done;
-        self.blocks.put_insns(slot, insns);
-        if fell_through {
-            self.nip = ea;
-        }
-        result
+        Out::new(Out::JUMP, target)
     }
 
     /// Take exception `e` raised by the instruction at `ea`.
@@ -174,17 +362,30 @@ impl Cpu {
         None
     }
 
-    fn drain_invalidations<B: Bus>(&mut self, bus: &mut B) {
+    fn drain_invalidations<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache) {
         let mut pages = Vec::new();
         if bus.ram().take_invalidations(&mut pages) {
-            self.blocks.clear();
+            code.clear();
         }
         for p in pages {
-            self.blocks.invalidate_page(p);
+            code.invalidate_page(p);
         }
     }
 
-    fn fetch_block<B: Bus>(&mut self, bus: &mut B, ea: u32) -> R<u32> {
+    fn fetch_block<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache, ea: u32) -> R<u32> {
+        if let Some(slot) = self
+            .jump_cache
+            .get(ea, (self.tlb.generation(), code.generation()))
+        {
+            return Ok(slot);
+        }
+        let slot = self.fetch_block_slow(bus, code, ea)?;
+        let gens = (self.tlb.generation(), code.generation());
+        self.jump_cache.set(ea, slot, gens);
+        Ok(slot)
+    }
+
+    fn fetch_block_slow<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache, ea: u32) -> R<u32> {
         let pa = match SoftTlb::lookup(&self.tlb.fetch, ea) {
             Some(pa) => pa,
             None => {
@@ -206,7 +407,7 @@ impl Cpu {
                 pa
             }
         };
-        if let Some(slot) = self.blocks.lookup(pa) {
+        if let Some(slot) = code.lookup(pa) {
             return Ok(slot);
         }
         let insns = translate_block(bus, pa, self.now_ns);
@@ -218,7 +419,7 @@ impl Cpu {
                 self.tlb.drop_store_to_page(pa & !0xFFF);
             }
         }
-        Ok(self.blocks.insert(pa, insns))
+        Ok(code.insert(pa, insns))
     }
 
     // ---- memory -----------------------------------------------------------------
@@ -347,8 +548,7 @@ impl Cpu {
         let ram = bus.ram();
         let page = pa >> 12;
         if ram.is_code(page) {
-            ram.clear_code(page);
-            self.blocks.invalidate_page(page);
+            ram.invalidate_code_page(page);
             self.end_block = true;
         }
         let b = &mut ram.bytes_mut()[pa as usize..(pa + size) as usize];
@@ -509,22 +709,25 @@ impl Cpu {
         }
     }
 
-    /// Execute one micro-op at effective address `ea`.
+    /// Execute one micro-op of kind `OP` (an [`Op`] discriminant) at effective
+    /// address `ea_insn`. Always inlined into a handler of a single `OP`, so the
+    /// `match` folds away.
     #[inline(always)]
-    pub(crate) fn step<B: Bus>(&mut self, bus: &mut B, i: Insn, ea_insn: u32) -> R<Flow> {
+    fn step<B: Bus, const OP: u8>(&mut self, bus: &mut B, i: &Insn, ea_insn: u32) -> R<Flow> {
+        let op = Op::ALL[OP as usize];
         let d = i.d as usize;
         let a = i.a as usize;
         let b = i.b as usize;
         let g = |cpu: &Cpu, r: usize| cpu.gpr[r];
         let ra0 = |cpu: &Cpu| if a == 0 { 0 } else { cpu.gpr[a] };
-        match i.op {
+        match op {
             Op::Addi => self.gpr[d] = ra0(self).wrapping_add(i.imm),
             Op::Addis => self.gpr[d] = ra0(self).wrapping_add(i.imm),
             Op::Addic | Op::AddicRc => {
                 let (r, c) = self.gpr[a].overflowing_add(i.imm);
                 self.gpr[d] = r;
                 self.set_ca(c);
-                if i.op == Op::AddicRc {
+                if op == Op::AddicRc {
                     self.set_cr0(r);
                 }
             }
@@ -559,16 +762,16 @@ impl Cpu {
             }
 
             // ---- XO arithmetic
-            Op::Add => self.add_ext(&i, g(self, a), g(self, b), 0, false),
-            Op::Addc => self.add_ext(&i, g(self, a), g(self, b), 0, true),
-            Op::Adde => self.add_ext(&i, g(self, a), g(self, b), self.ca(), true),
-            Op::Addme => self.add_ext(&i, g(self, a), u32::MAX, self.ca(), true),
-            Op::Addze => self.add_ext(&i, g(self, a), 0, self.ca(), true),
-            Op::Subf => self.add_ext(&i, !g(self, a), g(self, b), 1, false),
-            Op::Subfc => self.add_ext(&i, !g(self, a), g(self, b), 1, true),
-            Op::Subfe => self.add_ext(&i, !g(self, a), g(self, b), self.ca(), true),
-            Op::Subfme => self.add_ext(&i, !g(self, a), u32::MAX, self.ca(), true),
-            Op::Subfze => self.add_ext(&i, !g(self, a), 0, self.ca(), true),
+            Op::Add => self.add_ext(i, g(self, a), g(self, b), 0, false),
+            Op::Addc => self.add_ext(i, g(self, a), g(self, b), 0, true),
+            Op::Adde => self.add_ext(i, g(self, a), g(self, b), self.ca(), true),
+            Op::Addme => self.add_ext(i, g(self, a), u32::MAX, self.ca(), true),
+            Op::Addze => self.add_ext(i, g(self, a), 0, self.ca(), true),
+            Op::Subf => self.add_ext(i, !g(self, a), g(self, b), 1, false),
+            Op::Subfc => self.add_ext(i, !g(self, a), g(self, b), 1, true),
+            Op::Subfe => self.add_ext(i, !g(self, a), g(self, b), self.ca(), true),
+            Op::Subfme => self.add_ext(i, !g(self, a), u32::MAX, self.ca(), true),
+            Op::Subfze => self.add_ext(i, !g(self, a), 0, self.ca(), true),
             Op::Neg => {
                 let x = self.gpr[a];
                 let r = x.wrapping_neg();
@@ -576,7 +779,7 @@ impl Cpu {
                     self.set_ov(x == 0x8000_0000);
                 }
                 self.gpr[d] = r;
-                self.rc(&i, r);
+                self.rc(i, r);
             }
             Op::Mullw => {
                 let p = (g(self, a) as i32 as i64) * (g(self, b) as i32 as i64);
@@ -584,19 +787,19 @@ impl Cpu {
                     self.set_ov(p != p as i32 as i64);
                 }
                 self.gpr[d] = p as u32;
-                self.rc(&i, p as u32);
+                self.rc(i, p as u32);
             }
             Op::Mulhw => {
                 let p = (g(self, a) as i32 as i64) * (g(self, b) as i32 as i64);
                 let r = (p >> 32) as u32;
                 self.gpr[d] = r;
-                self.rc(&i, r);
+                self.rc(i, r);
             }
             Op::Mulhwu => {
                 let p = g(self, a) as u64 * g(self, b) as u64;
                 let r = (p >> 32) as u32;
                 self.gpr[d] = r;
-                self.rc(&i, r);
+                self.rc(i, r);
             }
             Op::Divw => {
                 let (x, y) = (g(self, a) as i32, g(self, b) as i32);
@@ -608,7 +811,7 @@ impl Cpu {
                     self.set_ov(bad);
                 }
                 self.gpr[d] = r;
-                self.rc(&i, r);
+                self.rc(i, r);
             }
             Op::Divwu => {
                 let (x, y) = (g(self, a), g(self, b));
@@ -618,51 +821,51 @@ impl Cpu {
                     self.set_ov(y == 0);
                 }
                 self.gpr[d] = r;
-                self.rc(&i, r);
+                self.rc(i, r);
             }
 
             // ---- logical (d = rA, a = rS)
-            Op::And => self.logic(&i, g(self, a) & g(self, b)),
-            Op::Andc => self.logic(&i, g(self, a) & !g(self, b)),
-            Op::Or => self.logic(&i, g(self, a) | g(self, b)),
-            Op::Orc => self.logic(&i, g(self, a) | !g(self, b)),
-            Op::Xor => self.logic(&i, g(self, a) ^ g(self, b)),
-            Op::Nand => self.logic(&i, !(g(self, a) & g(self, b))),
-            Op::Nor => self.logic(&i, !(g(self, a) | g(self, b))),
-            Op::Eqv => self.logic(&i, !(g(self, a) ^ g(self, b))),
-            Op::Extsb => self.logic(&i, g(self, a) as i8 as i32 as u32),
-            Op::Extsh => self.logic(&i, g(self, a) as i16 as i32 as u32),
-            Op::Cntlzw => self.logic(&i, g(self, a).leading_zeros()),
+            Op::And => self.logic(i, g(self, a) & g(self, b)),
+            Op::Andc => self.logic(i, g(self, a) & !g(self, b)),
+            Op::Or => self.logic(i, g(self, a) | g(self, b)),
+            Op::Orc => self.logic(i, g(self, a) | !g(self, b)),
+            Op::Xor => self.logic(i, g(self, a) ^ g(self, b)),
+            Op::Nand => self.logic(i, !(g(self, a) & g(self, b))),
+            Op::Nor => self.logic(i, !(g(self, a) | g(self, b))),
+            Op::Eqv => self.logic(i, !(g(self, a) ^ g(self, b))),
+            Op::Extsb => self.logic(i, g(self, a) as i8 as i32 as u32),
+            Op::Extsh => self.logic(i, g(self, a) as i16 as i32 as u32),
+            Op::Cntlzw => self.logic(i, g(self, a).leading_zeros()),
             Op::Slw => {
                 let n = g(self, b) & 63;
                 let r = if n > 31 { 0 } else { g(self, a) << n };
-                self.logic(&i, r)
+                self.logic(i, r)
             }
             Op::Srw => {
                 let n = g(self, b) & 63;
                 let r = if n > 31 { 0 } else { g(self, a) >> n };
-                self.logic(&i, r)
+                self.logic(i, r)
             }
             Op::Sraw => {
                 let n = g(self, b) & 63;
                 let s = g(self, a) as i32;
-                self.sra(&i, s, n)
+                self.sra(i, s, n)
             }
             Op::Srawi => {
                 let s = g(self, a) as i32;
-                self.sra(&i, s, b as u32)
+                self.sra(i, s, b as u32)
             }
             Op::Rlwinm => {
                 let r = self.gpr[d].rotate_left(b as u32) & i.imm;
-                self.logic_into(a, &i, r)
+                self.logic_into(a, i, r)
             }
             Op::Rlwnm => {
                 let r = self.gpr[d].rotate_left(self.gpr[b] & 31) & i.imm;
-                self.logic_into(a, &i, r)
+                self.logic_into(a, i, r)
             }
             Op::Rlwimi => {
                 let r = (self.gpr[d].rotate_left(b as u32) & i.imm) | (self.gpr[a] & !i.imm);
-                self.logic_into(a, &i, r)
+                self.logic_into(a, i, r)
             }
 
             // ---- branches
@@ -738,14 +941,14 @@ impl Cpu {
                 let v = self.cr_field(i.a as u32);
                 self.set_cr_field(i.d as u32, v);
             }
-            Op::Crand => self.crop(&i, |x, y| x & y),
-            Op::Crandc => self.crop(&i, |x, y| x & !y),
-            Op::Creqv => self.crop(&i, |x, y| !(x ^ y)),
-            Op::Crnand => self.crop(&i, |x, y| !(x & y)),
-            Op::Crnor => self.crop(&i, |x, y| !(x | y)),
-            Op::Cror => self.crop(&i, |x, y| x | y),
-            Op::Crorc => self.crop(&i, |x, y| x | !y),
-            Op::Crxor => self.crop(&i, |x, y| x ^ y),
+            Op::Crand => self.crop(i, |x, y| x & y),
+            Op::Crandc => self.crop(i, |x, y| x & !y),
+            Op::Creqv => self.crop(i, |x, y| !(x ^ y)),
+            Op::Crnand => self.crop(i, |x, y| !(x & y)),
+            Op::Crnor => self.crop(i, |x, y| !(x | y)),
+            Op::Cror => self.crop(i, |x, y| x | y),
+            Op::Crorc => self.crop(i, |x, y| x | !y),
+            Op::Crxor => self.crop(i, |x, y| x ^ y),
             Op::Mfcr => self.gpr[d] = self.cr,
             Op::Mtcrf => {
                 let mut mask = 0u32;
@@ -780,6 +983,7 @@ impl Cpu {
                 self.mtspr(i.imm, self.gpr[d])?;
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
+            Op::MtsprQuiet => self.mtspr(i.imm, self.gpr[d])?,
             Op::Mftb => {
                 let tb = self.tb.tb(self.now_ns);
                 self.gpr[d] = match i.imm {
@@ -796,23 +1000,25 @@ impl Cpu {
                 self.supervisor()?;
                 self.gpr[d] = self.mmu.sr[(self.gpr[b] >> 28) as usize];
             }
-            Op::Mtsr => {
+            Op::Mtsr | Op::Mtsrin => {
                 self.supervisor()?;
-                self.mmu.sr[a & 15] = self.gpr[d];
-                self.tlb.flush_all();
-                return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
-            }
-            Op::Mtsrin => {
-                self.supervisor()?;
-                self.mmu.sr[(self.gpr[b] >> 28) as usize] = self.gpr[d];
-                self.tlb.flush_all();
+                let n = if op == Op::Mtsr {
+                    a & 15
+                } else {
+                    (self.gpr[b] >> 28) as usize
+                };
+                // Firmware rewrites segment registers with the values they hold; only
+                // a change can alter a translation.
+                if self.mmu.sr[n] != self.gpr[d] {
+                    self.mmu.sr[n] = self.gpr[d];
+                    self.tlb.flush_segment(n as u32);
+                }
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
             Op::Tlbie => {
                 self.supervisor()?;
-                // tlbie hits a whole congruence class on real hardware; flushing all
-                // is always correct.
-                self.tlb.flush_all();
+                let ea = self.gpr[b];
+                self.tlb.flush_page_index(ea);
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
             Op::Tlbsync => {
@@ -823,97 +1029,103 @@ impl Cpu {
 
             // ---- cache
             Op::Dcbz => {
-                let ea = self.ea(&i) & !31;
+                let ea = self.ea(i) & !31;
+                if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
+                    let line = pa as usize..pa as usize + 32;
+                    if let Some(bytes) = bus.ram().bytes_mut().get_mut(line) {
+                        bytes.fill(0);
+                        return Ok(Flow::Next);
+                    }
+                }
                 for k in 0..8 {
                     self.store::<B, 4>(bus, ea + 4 * k, 0)?;
                 }
             }
             Op::Dcbst => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.load::<B, 1>(bus, ea)?;
             }
             Op::Dcbi => {
                 self.supervisor()?;
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.translate_data(bus, ea, Access::Store)?;
             }
             Op::Icbi => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 let pa = self.translate_data(bus, ea, Access::Load)?;
                 let ram = bus.ram();
                 let page = pa >> 12;
                 if ram.is_code(page) {
-                    ram.clear_code(page);
-                    self.blocks.invalidate_page(page);
+                    ram.invalidate_code_page(page);
                 }
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
 
             // ---- integer loads and stores
             Op::Lwz => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = self.load::<B, 4>(bus, ea)?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Lbz => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = self.load::<B, 1>(bus, ea)?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Lhz => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = self.load::<B, 2>(bus, ea)?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Lha => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = self.load::<B, 2>(bus, ea)? as i16 as i32 as u32;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Stw => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.store::<B, 4>(bus, ea, self.gpr[d])?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Stb => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.store::<B, 1>(bus, ea, self.gpr[d])?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Sth => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.store::<B, 2>(bus, ea, self.gpr[d])?;
-                self.update(&i, ea);
+                self.update(i, ea);
             }
             Op::Lwbrx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = self.load::<B, 4>(bus, ea)?.swap_bytes();
             }
             Op::Lhbrx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.gpr[d] = (self.load::<B, 2>(bus, ea)? as u16).swap_bytes() as u32;
             }
             Op::Stwbrx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.store::<B, 4>(bus, ea, self.gpr[d].swap_bytes())?;
             }
             Op::Sthbrx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 self.store::<B, 2>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
             }
             Op::Lwarx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(&i)));
+                    return Err(self.alignment(ea, self.raw_word(i)));
                 }
                 self.gpr[d] = self.load::<B, 4>(bus, ea)?;
                 self.reserve_valid = true;
                 self.reserve_addr = ea;
             }
             Op::Stwcx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(&i)));
+                    return Err(self.alignment(ea, self.raw_word(i)));
                 }
                 let ok = self.reserve_valid && self.reserve_addr == ea;
                 if ok {
@@ -924,46 +1136,46 @@ impl Cpu {
                 self.set_cr_field(0, if ok { 2 } else { 0 } | so);
             }
             Op::Eciwx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(&i)));
+                    return Err(self.alignment(ea, self.raw_word(i)));
                 }
                 self.gpr[d] = self.load::<B, 4>(bus, ea)?;
             }
             Op::Ecowx => {
-                let ea = self.ea(&i);
+                let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(&i)));
+                    return Err(self.alignment(ea, self.raw_word(i)));
                 }
                 self.store::<B, 4>(bus, ea, self.gpr[d])?;
             }
             Op::Lmw => {
-                let mut ea = self.ea(&i);
+                let mut ea = self.ea(i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
                     ea = ea.wrapping_add(4);
                 }
             }
             Op::Stmw => {
-                let mut ea = self.ea(&i);
+                let mut ea = self.ea(i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
                     ea = ea.wrapping_add(4);
                 }
             }
             Op::Lswi | Op::Lswx => {
-                let (ea, n) = if i.op == Op::Lswi {
+                let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(&i), self.xer & 0x7F)
+                    (self.ea(i), self.xer & 0x7F)
                 };
                 self.load_string(bus, d, ea, n)?;
             }
             Op::Stswi | Op::Stswx => {
-                let (ea, n) = if i.op == Op::Stswi {
+                let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(&i), self.xer & 0x7F)
+                    (self.ea(i), self.xer & 0x7F)
                 };
                 let mut r = d;
                 for k in 0..n {
@@ -978,8 +1190,8 @@ impl Cpu {
             // ---- floating point
             Op::Lfs | Op::Lfd | Op::Stfs | Op::Stfd | Op::Stfiwx => {
                 self.fp_available()?;
-                let ea = self.ea(&i);
-                match i.op {
+                let ea = self.ea(i);
+                match op {
                     Op::Lfs => {
                         let w = self.load::<B, 4>(bus, ea)?;
                         self.fpr[d] = crate::fpu::single_to_double(w);
@@ -1006,9 +1218,29 @@ impl Cpu {
                         self.store::<B, 4>(bus, ea, self.fpr[d] as u32)?;
                     }
                 }
-                self.update(&i, ea);
+                self.update(i, ea);
             }
-            Op::FpArith
+            Op::Fadd
+            | Op::Fadds
+            | Op::Fsub
+            | Op::Fsubs
+            | Op::Fmul
+            | Op::Fmuls
+            | Op::Fdiv
+            | Op::Fdivs
+            | Op::Fsqrt
+            | Op::Fsqrts
+            | Op::Fres
+            | Op::Frsqrte
+            | Op::Fsel
+            | Op::Fmadd
+            | Op::Fmadds
+            | Op::Fmsub
+            | Op::Fmsubs
+            | Op::Fnmadd
+            | Op::Fnmadds
+            | Op::Fnmsub
+            | Op::Fnmsubs
             | Op::Fcmpu
             | Op::Fcmpo
             | Op::Fmr
@@ -1023,7 +1255,7 @@ impl Cpu {
             | Op::Mtfsfi
             | Op::Mtfsb0
             | Op::Mtfsb1
-            | Op::Mcrfs => return self.step_fp(&i, ea_insn),
+            | Op::Mcrfs => return self.step_fp(op, i, ea_insn),
             Op::Illegal => return Err(illegal()),
         }
         Ok(Flow::Next)

@@ -4,42 +4,13 @@
 use crate::decode::{Insn, Op, F_RC};
 use crate::exceptions::{Exception, PROGRAM_FP};
 use crate::exec::Flow;
-use crate::fpu::{self, FpOp, Outcome};
+use crate::fpu::{self, Outcome};
 use crate::{msr, Cpu};
 
 const SIGN: u64 = 1 << 63;
 
 /// FPSCR bits that `mcrfs` clears when it copies their field (exception bits).
 const MCRFS_CLEARS: u32 = 0x9FF8_0700;
-
-/// `Insn::imm` of an `FpArith` op: A-form xo, plus 32 for opcode 59 (single).
-fn fp_op(imm: u32) -> Option<FpOp> {
-    use FpOp::*;
-    Some(match imm {
-        18 => Fdiv,
-        20 => Fsub,
-        21 => Fadd,
-        22 => Fsqrt,
-        23 => Fsel,
-        25 => Fmul,
-        26 => Frsqrte,
-        28 => Fmsub,
-        29 => Fmadd,
-        30 => Fnmsub,
-        31 => Fnmadd,
-        50 => Fdivs,
-        52 => Fsubs,
-        53 => Fadds,
-        54 => Fsqrts,
-        56 => Fres,
-        57 => Fmuls,
-        60 => Fmsubs,
-        61 => Fmadds,
-        62 => Fnmsubs,
-        63 => Fnmadds,
-        _ => return None,
-    })
-}
 
 impl Cpu {
     fn fp_cr1(&mut self, i: &Insn) {
@@ -68,32 +39,29 @@ impl Cpu {
         Ok(Flow::Next)
     }
 
-    pub(crate) fn step_fp(&mut self, i: &Insn, ea: u32) -> Result<Flow, Exception> {
+    /// An FP op of kind `op` (a constant where the executor inlines this).
+    #[inline(always)]
+    pub(crate) fn step_fp(&mut self, op: Op, i: &Insn, ea: u32) -> Result<Flow, Exception> {
         self.fp_available()?;
         let (a, b, c) = (
             self.fpr[i.a as usize],
             self.fpr[i.b as usize],
             self.fpr[i.c as usize],
         );
-        match i.op {
-            Op::FpArith => {
-                let Some(op) = fp_op(i.imm) else {
-                    return Err(Exception::Program {
-                        srr1: crate::exceptions::PROGRAM_ILLEGAL,
-                    });
-                };
-                let out = fpu::arith_outcome(op, &mut self.fpscr, a, b, c);
-                self.fp_write(i, out)
-            }
+        if let Some(fop) = op.fp_arith() {
+            let out = fpu::arith_outcome(fop, &mut self.fpscr, a, b, c);
+            return self.fp_write(i, out);
+        }
+        match op {
             Op::Fcmpu | Op::Fcmpo => {
-                let (field, trap) = fpu::compare_outcome(i.op == Op::Fcmpo, &mut self.fpscr, a, b);
+                let (field, trap) = fpu::compare_outcome(op == Op::Fcmpo, &mut self.fpscr, a, b);
                 let sh = 28 - 4 * i.d as u32;
                 self.cr = (self.cr & !(15 << sh)) | ((field as u32 & 15) << sh);
                 self.fp_trap(trap)?;
                 Ok(Flow::Next)
             }
             Op::Fmr | Op::Fneg | Op::Fabs | Op::Fnabs => {
-                self.fpr[i.d as usize] = match i.op {
+                self.fpr[i.d as usize] = match op {
                     Op::Fmr => b,
                     Op::Fneg => b ^ SIGN,
                     Op::Fabs => b & !SIGN,
@@ -107,7 +75,7 @@ impl Cpu {
                 self.fp_write(i, out)
             }
             Op::Fctiw | Op::Fctiwz => {
-                let out = fpu::fctiw_outcome(&mut self.fpscr, b, i.op == Op::Fctiwz);
+                let out = fpu::fctiw_outcome(&mut self.fpscr, b, op == Op::Fctiwz);
                 self.fp_write(i, out)
             }
             Op::Mffs => {
@@ -129,7 +97,7 @@ impl Cpu {
                 Ok(Flow::Next)
             }
             Op::Mtfsf | Op::Mtfsfi | Op::Mtfsb0 | Op::Mtfsb1 => {
-                match i.op {
+                match op {
                     Op::Mtfsf => fpu::mtfsf(&mut self.fpscr, i.imm as u8, b),
                     Op::Mtfsfi => fpu::mtfsfi(&mut self.fpscr, i.d, i.imm as u8),
                     Op::Mtfsb0 => fpu::mtfsb0(&mut self.fpscr, i.d),
@@ -137,7 +105,7 @@ impl Cpu {
                 }
                 self.fp_cr1(i);
                 let pending = fpu::enabled_exception_pending(self.fpscr);
-                self.fp_trap(pending && i.op != Op::Mtfsb0)?;
+                self.fp_trap(pending && op != Op::Mtfsb0)?;
                 Ok(Flow::Jump(ea.wrapping_add(4)))
             }
             _ => Ok(Flow::Next),

@@ -192,6 +192,13 @@ pub struct Cpu {
     /// Set when a block must end after the current instruction (MMIO changed pins,
     /// a store hit translated code).
     pub(crate) end_block: bool,
+    /// The exception an op raised, on its way from the op to delivery.
+    pub(crate) exception: Option<Exception>,
+    /// Chaining from block to block stops at this virtual time, or after
+    /// `chain_left` more blocks (see `exec::Cpu::chain`).
+    pub(crate) chain_until: u64,
+    pub(crate) chain_left: u32,
+    pub(crate) jump_cache: exec::JumpCache,
 }
 
 impl Default for Cpu {
@@ -253,6 +260,10 @@ impl Cpu {
             tlb: SoftTlb::new(),
             blocks: BlockCache::new(),
             end_block: false,
+            exception: None,
+            chain_until: 0,
+            chain_left: 0,
+            jump_cache: exec::JumpCache::new(),
         }
     }
 

@@ -111,10 +111,16 @@ impl GuestRam {
         let last = ((pa as usize + len - 1) >> PAGE_SHIFT) as u32;
         for page in first..=last {
             if self.is_code(page) {
-                self.clear_code(page);
-                self.pending.push(page);
+                self.invalidate_code_page(page);
             }
         }
+    }
+
+    /// Page `page` no longer holds code: queue its blocks for dropping before the
+    /// CPU's next block lookup.
+    pub(crate) fn invalidate_code_page(&mut self, page: u32) {
+        self.clear_code(page);
+        self.pending.push(page);
     }
 
     pub(crate) fn is_code(&self, page: u32) -> bool {

@@ -21,6 +21,8 @@ pub struct SoftTlb {
     pub fetch: [TlbEntry; TLB_SIZE],
     pub load: [TlbEntry; TLB_SIZE],
     pub store: [TlbEntry; TLB_SIZE],
+    /// Bumped whenever fetch translations may have changed (see `exec::JumpCache`).
+    generation: u32,
 }
 
 const EMPTY: TlbEntry = TlbEntry {
@@ -40,7 +42,13 @@ impl SoftTlb {
             fetch: [EMPTY; TLB_SIZE],
             load: [EMPTY; TLB_SIZE],
             store: [EMPTY; TLB_SIZE],
+            generation: 0,
         }
+    }
+
+    #[inline(always)]
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     #[inline(always)]
@@ -65,6 +73,7 @@ impl SoftTlb {
         self.fetch = [EMPTY; TLB_SIZE];
         self.load = [EMPTY; TLB_SIZE];
         self.store = [EMPTY; TLB_SIZE];
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Drop store entries that map physical page `pa_page` (it now holds code).
@@ -76,12 +85,32 @@ impl SoftTlb {
         }
     }
 
-    /// `tlbie`: drop every entry for this effective page.
-    pub fn flush_ea(&mut self, ea: u32) {
+    /// `mtsr`: drop every entry in segment `sr`.
+    pub fn flush_segment(&mut self, sr: u32) {
+        self.retain(|tag| tag >> 16 != sr);
+    }
+
+    /// `tlbie`: drop every entry for the page index of `ea` in any segment, as the
+    /// instruction does (it ignores the segment: two segments may share a VSID).
+    pub fn flush_page_index(&mut self, ea: u32) {
+        let index = (ea >> 12) & 0xFFFF;
         let i = Self::index(ea);
+        self.generation = self.generation.wrapping_add(1);
         for t in [&mut self.fetch, &mut self.load, &mut self.store] {
-            if t[i].tag == ea >> 12 {
+            // Every page with this index lands in slot `i`.
+            if t[i].tag != INVALID && t[i].tag & 0xFFFF == index {
                 t[i] = EMPTY;
+            }
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        self.generation = self.generation.wrapping_add(1);
+        for t in [&mut self.fetch, &mut self.load, &mut self.store] {
+            for e in t.iter_mut() {
+                if e.tag != INVALID && !keep(e.tag) {
+                    *e = EMPTY;
+                }
             }
         }
     }
@@ -97,6 +126,30 @@ mod tests {
         SoftTlb::insert(&mut t.load, 0x1234_5678, 0x0000_9000);
         assert_eq!(SoftTlb::lookup(&t.load, 0x1234_5ABC), Some(0x9ABC));
         assert_eq!(SoftTlb::lookup(&t.load, 0x1334_5678), None);
+    }
+
+    #[test]
+    fn tlbie_drops_the_page_index_in_every_segment_only() {
+        let mut t = SoftTlb::new();
+        SoftTlb::insert(&mut t.load, 0x1234_5000, 0x9000);
+        SoftTlb::insert(&mut t.store, 0x8234_5000, 0x9000);
+        SoftTlb::insert(&mut t.fetch, 0x1234_6000, 0xA000);
+        t.flush_page_index(0x3234_5FFC);
+        assert_eq!(SoftTlb::lookup(&t.load, 0x1234_5000), None);
+        assert_eq!(SoftTlb::lookup(&t.store, 0x8234_5000), None);
+        assert_eq!(SoftTlb::lookup(&t.fetch, 0x1234_6000), Some(0xA000));
+    }
+
+    #[test]
+    fn segment_flush_keeps_other_segments() {
+        let mut t = SoftTlb::new();
+        SoftTlb::insert(&mut t.load, 0x3000_1000, 0x1000);
+        SoftTlb::insert(&mut t.load, 0x4000_2000, 0x2000);
+        let before = t.generation();
+        t.flush_segment(3);
+        assert_eq!(SoftTlb::lookup(&t.load, 0x3000_1000), None);
+        assert_eq!(SoftTlb::lookup(&t.load, 0x4000_2000), Some(0x2000));
+        assert_ne!(t.generation(), before);
     }
 
     #[test]

@@ -218,6 +218,7 @@ fn fused(op: FpOp, a: u64, b: u64, c: u64) -> Option<(u64, u8)> {
 }
 
 /// The fast-path result and softfloat flags, or None for the exact path.
+#[inline(always)]
 pub fn arith(op: FpOp, fpscr: u32, a: u64, b: u64, c: u64) -> Option<(u64, u8)> {
     use FpOp::*;
     if fpscr & super::fpscr::RN != 0 {

@@ -298,6 +298,7 @@ fn invalid_causes(op: FpOp, a: u64, b: u64, c: u64) -> ([u32; 3], usize) {
 }
 
 /// Executes an A-form arithmetic instruction; see [`Outcome`].
+#[inline(always)]
 pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outcome {
     match fast::arith(op, *fpscr, a, b, c) {
         Some((value, flags)) => finish_arith(op, fpscr, flags, value, a, b, c),
@@ -307,6 +308,7 @@ pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outco
 
 /// [`arith_outcome`] without the host fast path: every result computed by the
 /// exact integer arithmetic. Tests and the benchmark compare the two.
+#[inline(never)]
 pub fn arith_outcome_exact(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outcome {
     use FpOp::*;
     if op == Fsel {
@@ -365,6 +367,7 @@ pub fn arith_outcome_exact(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) ->
 
 const ONE: u64 = 0x3ff0_0000_0000_0000;
 
+#[inline(always)]
 fn finish_arith(
     op: FpOp,
     fpscr: &mut u32,
