@@ -254,6 +254,9 @@ pub struct Insn {
     /// frC or MB/ME for rotates, or flag bits (F_*).
     pub c: u8,
     pub f: u8,
+    /// Which executor handler runs this op: `op`'s own, or one that runs it fused
+    /// with the next op (set when the block is built; see `exec::fuse`).
+    pub handler: u8,
     /// Immediate: sign-extended SIMM, UIMM, branch displacement, rotate mask, SPR
     /// number, CRM/FM field mask, or the raw word for `Illegal`.
     pub imm: u32,
@@ -263,6 +266,7 @@ impl Insn {
     fn new(op: Op, w: u32) -> Insn {
         Insn {
             op,
+            handler: op as u8,
             d: ((w >> 21) & 31) as u8,
             a: ((w >> 16) & 31) as u8,
             b: ((w >> 11) & 31) as u8,

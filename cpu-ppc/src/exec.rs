@@ -1,5 +1,13 @@
-//! The executor: runs translated blocks, one micro-op at a time, against the register
-//! file, the soft TLB and the bus.
+//! The executor: runs translated blocks against the register file, the soft TLB and
+//! the bus.
+//!
+//! Every op (and every fused pair of ops, see `FUSED`) has its own handler, a copy of
+//! `Cpu::step` specialised for it at compile time. A handler runs its op and calls
+//! the next op's handler (threaded code), so dispatch is one indirect branch per op
+//! from many sites, which predicts far better than one central `match`. Branches
+//! continue into the next translated block through a jump cache while a whole block
+//! fits before the next event; everything else (interrupts, deadlines, MMIO side
+//! effects) is handled between blocks in [`Cpu::run`].
 
 use crate::block_cache::BlockCache;
 use crate::decode::{Insn, Op, F_AA, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE};
@@ -113,6 +121,43 @@ const fn chains(op: Op) -> bool {
     matches!(op, Op::B | Op::Bc | Op::Bclr | Op::Bcctr)
 }
 
+/// Runs one op of kind `OP`; `Err` when control leaves the straight line.
+#[inline(always)]
+fn exec_op<B: Bus, const OP: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    i: &Insn,
+    ea: u32,
+) -> Result<(), Out> {
+    let op = Op::ALL[OP as usize];
+    cpu.now_ns += cpu.cfg.ns_per_insn;
+    match cpu.step::<B, OP>(bus, i, ea) {
+        Ok(Flow::Next) if may_end_block(op) && cpu.end_block => {
+            Err(Out::new(Out::FALL, ea.wrapping_add(4)))
+        }
+        Ok(Flow::Next) => Ok(()),
+        Ok(Flow::Jump(target)) if chains(op) => Err(cpu.chain(bus, code, target)),
+        Ok(Flow::Jump(target)) => Err(Out::new(Out::JUMP, target)),
+        Ok(Flow::Syscall) => Err(Out::new(Out::SYSCALL, ea.wrapping_add(4))),
+        Err(e) => {
+            // The faulting instruction still costs its time slot, so an exception
+            // loop cannot stall virtual time.
+            cpu.exception = Some(e);
+            Err(Out::new(Out::EXCEPTION, ea))
+        }
+    }
+}
+
+/// Runs `ops` from the first, starting at `ea`.
+#[inline(always)]
+fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea: u32) -> Out {
+    match ops.first() {
+        Some(i) => Handlers::<B>::TABLE[i.handler as usize](cpu, bus, code, ops, ea),
+        None => Out::new(Out::FALL, ea),
+    }
+}
+
 /// One op's handler. Each handler is specialised for its op and calls the next op's
 /// handler itself (threaded code): one indirect branch per op, each at its own site,
 /// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_BLOCKS`
@@ -125,48 +170,136 @@ fn run_op<B: Bus, const OP: u8>(
     ops: &[Insn],
     ea: u32,
 ) -> Out {
-    let op = Op::ALL[OP as usize];
     let Some((i, rest)) = ops.split_first() else {
         return Out::new(Out::FALL, ea);
     };
-    cpu.now_ns += cpu.cfg.ns_per_insn;
-    match cpu.step::<B, OP>(bus, i, ea) {
-        Ok(Flow::Next) => {
-            let next = ea.wrapping_add(4);
-            if may_end_block(op) && cpu.end_block {
-                return Out::new(Out::FALL, next);
-            }
-            match rest.first() {
-                Some(n) => handler::<B>(n.op)(cpu, bus, code, rest, next),
-                None => Out::new(Out::FALL, next),
-            }
-        }
-        Ok(Flow::Jump(target)) if chains(op) => cpu.chain(bus, code, target),
-        Ok(Flow::Jump(target)) => Out::new(Out::JUMP, target),
-        Ok(Flow::Syscall) => Out::new(Out::SYSCALL, ea.wrapping_add(4)),
-        Err(e) => {
-            // The faulting instruction still costs its time slot, so an exception
-            // loop cannot stall virtual time.
-            cpu.exception = Some(e);
-            Out::new(Out::EXCEPTION, ea)
-        }
+    if let Err(out) = exec_op::<B, OP>(cpu, bus, code, i, ea) {
+        return out;
     }
+    dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4))
+}
+
+/// Two adjacent ops under one handler: one dispatch fewer. When the run is cut
+/// between them (the slice ends), only the first runs.
+fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    ops: &[Insn],
+    ea: u32,
+) -> Out {
+    let [i, j, rest @ ..] = ops else {
+        return run_op::<B, FIRST>(cpu, bus, code, ops, ea);
+    };
+    if let Err(out) = exec_op::<B, FIRST>(cpu, bus, code, i, ea) {
+        return out;
+    }
+    let ea2 = ea.wrapping_add(4);
+    if let Err(out) = exec_op::<B, SECOND>(cpu, bus, code, j, ea2) {
+        return out;
+    }
+    dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4))
 }
 
 struct Handlers<B>(std::marker::PhantomData<B>);
 
+/// The adjacent pairs that get one handler: the most frequent in OpenBIOS's boot
+/// (constant loads, loads and stores off a `lis` base, compare and branch,
+/// `mtctr; bctr`). A pair's first op never ends a block, so both are in one block.
+macro_rules! fused_pairs {
+    ($(($x:ident, $y:ident))*) => {
+        const FUSED: &[(Op, Op)] = &[$((Op::$x, Op::$y),)*];
+
+        impl<B: Bus> Handlers<B> {
+            const PAIRS: &'static [Handler<B>] =
+                &[$(run_pair::<B, { Op::$x as u8 }, { Op::$y as u8 }>,)*];
+        }
+    };
+}
+
+fused_pairs! {
+    (Addis, Lwz)
+    (Lwz, Addi)
+    (Stw, Addis)
+    (Addi, Stw)
+    (Addi, Lwz)
+    (Addis, Addi)
+    (Lwz, Lwz)
+    (Lwz, MtsprQuiet)
+    (Rlwinm, Lwz)
+    (Cmpi, Bc)
+    (Lwz, Cmpi)
+    (Lwz, Rlwinm)
+    (Cmp, Bc)
+    (Lwz, Cmp)
+    (MtsprQuiet, Bcctr)
+    (Addi, Rlwinm)
+    (Rlwinm, Addi)
+    (Stw, Bclr)
+    (Rlwinm, Stw)
+    (Addis, Rlwinm)
+    (Lwz, Bclr)
+    (Stw, Mfspr)
+    (Mfspr, Stw)
+    (Stw, B)
+    (Lwz, Stw)
+    (Stw, Stw)
+    (Addi, Addi)
+    (Cmpli, Bc)
+    (Addi, Cmpi)
+    (Or, Bclr)
+}
+
+const _: () = assert!(Op::ALL.len() + FUSED.len() <= 256);
+
 macro_rules! handler_table {
     ($($name:ident)*) => {
         impl<B: Bus> Handlers<B> {
-            const TABLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }>,)*];
+            const SINGLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }>,)*];
         }
     };
 }
 crate::decode::for_each_op!(handler_table);
 
-#[inline(always)]
-fn handler<B: Bus>(op: Op) -> Handler<B> {
-    Handlers::<B>::TABLE[op as usize]
+impl<B: Bus> Handlers<B> {
+    /// Handler ids: below `Op::ALL.len()` single ops, then `FUSED` pairs; padded to
+    /// 256 entries so no `u8` id is out of range.
+    const TABLE: &'static [Handler<B>; 256] = &Self::table();
+
+    const fn table() -> [Handler<B>; 256] {
+        let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }>; 256];
+        let (s, p) = (Self::SINGLE, Self::PAIRS);
+        let mut k = 0;
+        while k < s.len() {
+            t[k] = s[k];
+            k += 1;
+        }
+        let mut k = 0;
+        while k < p.len() {
+            t[s.len() + k] = p[k];
+            k += 1;
+        }
+        t
+    }
+}
+
+/// Picks each op's handler for a freshly translated block: pairs from `FUSED`,
+/// greedily from the start.
+pub(crate) fn fuse(ops: &mut [Insn]) {
+    let mut k = 0;
+    while k < ops.len() {
+        ops[k].handler = ops[k].op as u8;
+        if let Some(next) = ops.get(k + 1).map(|n| n.op) {
+            let first = ops[k].op;
+            if let Some(p) = FUSED.iter().position(|&(x, y)| x == first && y == next) {
+                ops[k].handler = (Op::ALL.len() + p) as u8;
+                ops[k + 1].handler = next as u8;
+                k += 2;
+                continue;
+            }
+        }
+        k += 1;
+    }
 }
 
 /// Most blocks one run of handlers goes through before returning to `Cpu::run`.
@@ -314,10 +447,7 @@ impl Cpu {
         };
         let insns = code.ops(slot);
         let n = insns.len().min(budget as usize);
-        let out = match insns.first() {
-            Some(first) => handler::<B>(first.op)(self, bus, code, &insns[..n], start),
-            None => Out::new(Out::FALL, start),
-        };
+        let out = dispatch::<B>(self, bus, code, &insns[..n], start);
         self.nip = out.ea();
         match out.kind() {
             Out::SYSCALL => Some(Exit::Syscall),
@@ -337,10 +467,7 @@ impl Cpu {
             let gens = (self.tlb.generation(), code.generation());
             if let Some(slot) = self.jump_cache.get(target, gens) {
                 self.chain_left -= 1;
-                let ops = code.ops(slot);
-                if let Some(first) = ops.first() {
-                    return handler::<B>(first.op)(self, bus, code, ops, target);
-                }
+                return dispatch::<B>(self, bus, code, code.ops(slot), target);
             }
         }
         Out::new(Out::JUMP, target)
@@ -410,7 +537,8 @@ impl Cpu {
         if let Some(slot) = code.lookup(pa) {
             return Ok(slot);
         }
-        let insns = translate_block(bus, pa, self.now_ns);
+        let mut insns = translate_block(bus, pa, self.now_ns);
+        fuse(&mut insns);
         let ram = bus.ram();
         if ram.contains(pa, 4) {
             let page = pa >> 12;
