@@ -30,6 +30,20 @@ pub(crate) enum Flow {
 
 type R<T> = Result<T, Exception>;
 
+/// Why an op stopped early: a guest exception, or (fast path only) an access the
+/// fast path cannot do, after which the op runs again on the slow path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trap {
+    Guest(Exception),
+    Slow,
+}
+
+impl From<Exception> for Trap {
+    fn from(e: Exception) -> Trap {
+        Trap::Guest(e)
+    }
+}
+
 /// The page table as the MMU sees it: physical RAM words.
 struct PteRam<'a>(&'a mut GuestRam);
 
@@ -121,30 +135,36 @@ const fn chains(op: Op) -> bool {
     matches!(op, Op::B | Op::Bc | Op::Bclr | Op::Bcctr)
 }
 
-/// Runs one op of kind `OP`; `Err` when control leaves the straight line.
+/// What one op did to the straight-line run of its block.
+enum Step {
+    Next,
+    Exit(Out),
+    /// The fast path could not do it; run it again on the slow path.
+    Slow,
+}
+
+/// Runs one op of kind `OP` (its time already counted).
 #[inline(always)]
-fn exec_op<B: Bus, const OP: u8>(
+fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
     ea: u32,
-) -> Result<(), Out> {
+) -> Step {
     let op = Op::ALL[OP as usize];
-    cpu.now_ns += cpu.cfg.ns_per_insn;
-    match cpu.step::<B, OP>(bus, i, ea) {
+    match cpu.step::<B, OP, FAST>(bus, i, ea) {
         Ok(Flow::Next) if may_end_block(op) && cpu.end_block => {
-            Err(Out::new(Out::FALL, ea.wrapping_add(4)))
+            Step::Exit(Out::new(Out::FALL, ea.wrapping_add(4)))
         }
-        Ok(Flow::Next) => Ok(()),
-        Ok(Flow::Jump(target)) if chains(op) => Err(cpu.chain(bus, code, target)),
-        Ok(Flow::Jump(target)) => Err(Out::new(Out::JUMP, target)),
-        Ok(Flow::Syscall) => Err(Out::new(Out::SYSCALL, ea.wrapping_add(4))),
-        Err(e) => {
-            // The faulting instruction still costs its time slot, so an exception
-            // loop cannot stall virtual time.
+        Ok(Flow::Next) => Step::Next,
+        Ok(Flow::Jump(target)) if chains(op) => Step::Exit(cpu.chain(bus, code, target)),
+        Ok(Flow::Jump(target)) => Step::Exit(Out::new(Out::JUMP, target)),
+        Ok(Flow::Syscall) => Step::Exit(Out::new(Out::SYSCALL, ea.wrapping_add(4))),
+        Err(Trap::Slow) => Step::Slow,
+        Err(Trap::Guest(e)) => {
             cpu.exception = Some(e);
-            Err(Out::new(Out::EXCEPTION, ea))
+            Step::Exit(Out::new(Out::EXCEPTION, ea))
         }
     }
 }
@@ -162,7 +182,8 @@ fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn],
 /// handler itself (threaded code): one indirect branch per op, each at its own site,
 /// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_BLOCKS`
 /// blocks through branches), so the stack depth is too, even where the compiler does
-/// not turn the calls into jumps.
+/// not turn the calls into jumps. Loads and stores try only the TLB-hit path here
+/// and leave the rest to [`run_op_slow`], so the common path saves no registers.
 fn run_op<B: Bus, const OP: u8>(
     cpu: &mut Cpu,
     bus: &mut B,
@@ -173,10 +194,35 @@ fn run_op<B: Bus, const OP: u8>(
     let Some((i, rest)) = ops.split_first() else {
         return Out::new(Out::FALL, ea);
     };
-    if let Err(out) = exec_op::<B, OP>(cpu, bus, code, i, ea) {
-        return out;
+    // The instruction costs its time slot even when it faults, so an exception
+    // loop cannot stall virtual time.
+    cpu.now_ns += cpu.cfg.ns_per_insn;
+    match exec_op::<B, OP, true>(cpu, bus, code, i, ea) {
+        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
+        Step::Exit(out) => out,
+        Step::Slow => run_op_slow::<B, OP>(cpu, bus, code, ops, ea),
     }
-    dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4))
+}
+
+/// `ops[0]` again with every access on the full path (TLB refill, MMIO, page
+/// crossing, stores into code), then the rest of the run.
+#[inline(never)]
+fn run_op_slow<B: Bus, const OP: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    ops: &[Insn],
+    ea: u32,
+) -> Out {
+    let Some((i, rest)) = ops.split_first() else {
+        return Out::new(Out::FALL, ea);
+    };
+    match exec_op::<B, OP, false>(cpu, bus, code, i, ea) {
+        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
+        Step::Exit(out) => out,
+        // Only the fast path asks for the slow one.
+        Step::Slow => Out::new(Out::FALL, ea),
+    }
 }
 
 /// Two adjacent ops under one handler: one dispatch fewer. When the run is cut
@@ -191,14 +237,20 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
     let [i, j, rest @ ..] = ops else {
         return run_op::<B, FIRST>(cpu, bus, code, ops, ea);
     };
-    if let Err(out) = exec_op::<B, FIRST>(cpu, bus, code, i, ea) {
-        return out;
+    let ns = cpu.cfg.ns_per_insn;
+    cpu.now_ns += ns;
+    match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
+        Step::Next => {}
+        Step::Exit(out) => return out,
+        Step::Slow => return run_op_slow::<B, FIRST>(cpu, bus, code, ops, ea),
     }
     let ea2 = ea.wrapping_add(4);
-    if let Err(out) = exec_op::<B, SECOND>(cpu, bus, code, j, ea2) {
-        return out;
+    cpu.now_ns += ns;
+    match exec_op::<B, SECOND, true>(cpu, bus, code, j, ea2) {
+        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4)),
+        Step::Exit(out) => out,
+        Step::Slow => run_op_slow::<B, SECOND>(cpu, bus, code, &ops[1..], ea2),
     }
-    dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4))
 }
 
 struct Handlers<B>(std::marker::PhantomData<B>);
@@ -594,22 +646,38 @@ impl Cpu {
         Ok(pa)
     }
 
+    /// A load that hits the TLB and RAM; None otherwise.
+    #[inline(always)]
+    fn load_hit<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32) -> Option<u32> {
+        if (ea & 0xFFF) as usize > 0x1000 - N {
+            return None;
+        }
+        let pa = SoftTlb::lookup(&self.tlb.load, ea)? as usize;
+        let b = bus.ram().bytes_mut().get(pa..pa + N)?;
+        Some(b.iter().fold(0, |v, &x| (v << 8) | x as u32))
+    }
+
     #[inline(always)]
     fn load<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32) -> R<u32> {
-        if (ea & 0xFFF) as usize <= 0x1000 - N {
-            if let Some(pa) = SoftTlb::lookup(&self.tlb.load, ea) {
-                let bytes = bus.ram().bytes_mut();
-                let pa = pa as usize;
-                if let Some(b) = bytes.get(pa..pa + N) {
-                    let mut v = 0u32;
-                    for &x in b {
-                        v = (v << 8) | x as u32;
-                    }
-                    return Ok(v);
-                }
-            }
+        match self.load_hit::<B, N>(bus, ea) {
+            Some(v) => Ok(v),
+            None => self.load_slow(bus, ea, N as u32),
         }
-        self.load_slow(bus, ea, N as u32)
+    }
+
+    /// The load of a single-access op: with `FAST`, a miss makes the op start over
+    /// on the slow path (nothing has changed yet).
+    #[inline(always)]
+    fn load_op<B: Bus, const N: usize, const FAST: bool>(
+        &mut self,
+        bus: &mut B,
+        ea: u32,
+    ) -> Result<u32, Trap> {
+        if FAST {
+            self.load_hit::<B, N>(bus, ea).ok_or(Trap::Slow)
+        } else {
+            Ok(self.load::<B, N>(bus, ea)?)
+        }
     }
 
     #[inline(never)]
@@ -632,21 +700,48 @@ impl Cpu {
         Ok(v)
     }
 
+    /// A store that hits the TLB and RAM (never code); false otherwise.
+    #[inline(always)]
+    fn store_hit<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32, v: u32) -> bool {
+        if (ea & 0xFFF) as usize > 0x1000 - N {
+            return false;
+        }
+        let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) else {
+            return false;
+        };
+        let pa = pa as usize;
+        let Some(b) = bus.ram().bytes_mut().get_mut(pa..pa + N) else {
+            return false;
+        };
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (v >> (8 * (N - 1 - i))) as u8;
+        }
+        true
+    }
+
     #[inline(always)]
     fn store<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32, v: u32) -> R<()> {
-        if (ea & 0xFFF) as usize <= 0x1000 - N {
-            if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
-                let bytes = bus.ram().bytes_mut();
-                let pa = pa as usize;
-                if let Some(b) = bytes.get_mut(pa..pa + N) {
-                    for (i, x) in b.iter_mut().enumerate() {
-                        *x = (v >> (8 * (N - 1 - i))) as u8;
-                    }
-                    return Ok(());
-                }
-            }
+        if self.store_hit::<B, N>(bus, ea, v) {
+            return Ok(());
         }
         self.store_slow(bus, ea, N as u32, v)
+    }
+
+    /// The store of a single-access op (see [`Cpu::load_op`]).
+    #[inline(always)]
+    fn store_op<B: Bus, const N: usize, const FAST: bool>(
+        &mut self,
+        bus: &mut B,
+        ea: u32,
+        v: u32,
+    ) -> Result<(), Trap> {
+        if FAST {
+            self.store_hit::<B, N>(bus, ea, v)
+                .then_some(())
+                .ok_or(Trap::Slow)
+        } else {
+            Ok(self.store::<B, N>(bus, ea, v)?)
+        }
     }
 
     #[inline(never)]
@@ -688,9 +783,13 @@ impl Cpu {
     /// Effective address of a D-form or X-form access; rA = 0 means 0.
     #[inline(always)]
     fn ea(&self, i: &Insn) -> u32 {
-        let base = if i.a == 0 { 0 } else { self.gpr[i.a as usize] };
+        let base = if i.a == 0 {
+            0
+        } else {
+            self.gpr[i.a as usize & 31]
+        };
         if i.f & F_INDEXED != 0 {
-            base.wrapping_add(self.gpr[i.b as usize])
+            base.wrapping_add(self.gpr[i.b as usize & 31])
         } else {
             base.wrapping_add(i.imm)
         }
@@ -699,7 +798,7 @@ impl Cpu {
     #[inline(always)]
     fn update(&mut self, i: &Insn, ea: u32) {
         if i.f & F_UPDATE != 0 {
-            self.gpr[i.a as usize] = ea;
+            self.gpr[i.a as usize & 31] = ea;
         }
     }
 
@@ -765,7 +864,7 @@ impl Cpu {
         if i.f & F_OE != 0 {
             self.set_ov(((a ^ r) & (b ^ r)) >> 31 != 0);
         }
-        self.gpr[i.d as usize] = r;
+        self.gpr[i.d as usize & 31] = r;
         self.rc(i, r);
     }
 
@@ -841,11 +940,17 @@ impl Cpu {
     /// address `ea_insn`. Always inlined into a handler of a single `OP`, so the
     /// `match` folds away.
     #[inline(always)]
-    fn step<B: Bus, const OP: u8>(&mut self, bus: &mut B, i: &Insn, ea_insn: u32) -> R<Flow> {
+    fn step<B: Bus, const OP: u8, const FAST: bool>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+        ea_insn: u32,
+    ) -> Result<Flow, Trap> {
         let op = Op::ALL[OP as usize];
-        let d = i.d as usize;
-        let a = i.a as usize;
-        let b = i.b as usize;
+        // Register fields are 5 bits; the mask lets the compiler drop bounds checks.
+        let d = i.d as usize & 31;
+        let a = i.a as usize & 31;
+        let b = i.b as usize & 31;
         let g = |cpu: &Cpu, r: usize| cpu.gpr[r];
         let ra0 = |cpu: &Cpu| if a == 0 { 0 } else { cpu.gpr[a] };
         match op {
@@ -880,12 +985,12 @@ impl Cpu {
             Op::Cmpl => self.cmp_unsigned(i.d as u32, g(self, a), g(self, b)),
             Op::Twi => {
                 if Self::trap(i.d as u32, self.gpr[a], i.imm) {
-                    return Err(Exception::Program { srr1: PROGRAM_TRAP });
+                    return Err(Exception::Program { srr1: PROGRAM_TRAP }.into());
                 }
             }
             Op::Tw => {
                 if Self::trap(i.d as u32, self.gpr[a], self.gpr[b]) {
-                    return Err(Exception::Program { srr1: PROGRAM_TRAP });
+                    return Err(Exception::Program { srr1: PROGRAM_TRAP }.into());
                 }
             }
 
@@ -1055,7 +1160,7 @@ impl Cpu {
                 if self.cfg.user_mode {
                     return Ok(Flow::Syscall);
                 }
-                return Err(Exception::Syscall);
+                return Err(Exception::Syscall.into());
             }
             Op::Rfi => {
                 self.supervisor()?;
@@ -1117,7 +1222,7 @@ impl Cpu {
                 self.gpr[d] = match i.imm {
                     268 => tb as u32,
                     269 => (tb >> 32) as u32,
-                    _ => return Err(illegal()),
+                    _ => return Err(illegal().into()),
                 };
             }
             Op::Mfsr => {
@@ -1171,7 +1276,7 @@ impl Cpu {
             }
             Op::Dcbst => {
                 let ea = self.ea(i);
-                self.load::<B, 1>(bus, ea)?;
+                self.load_op::<B, 1, FAST>(bus, ea)?;
             }
             Op::Dcbi => {
                 self.supervisor()?;
@@ -1192,72 +1297,72 @@ impl Cpu {
             // ---- integer loads and stores
             Op::Lwz => {
                 let ea = self.ea(i);
-                self.gpr[d] = self.load::<B, 4>(bus, ea)?;
+                self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lbz => {
                 let ea = self.ea(i);
-                self.gpr[d] = self.load::<B, 1>(bus, ea)?;
+                self.gpr[d] = self.load_op::<B, 1, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lhz => {
                 let ea = self.ea(i);
-                self.gpr[d] = self.load::<B, 2>(bus, ea)?;
+                self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lha => {
                 let ea = self.ea(i);
-                self.gpr[d] = self.load::<B, 2>(bus, ea)? as i16 as i32 as u32;
+                self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)? as i16 as i32 as u32;
                 self.update(i, ea);
             }
             Op::Stw => {
                 let ea = self.ea(i);
-                self.store::<B, 4>(bus, ea, self.gpr[d])?;
+                self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Stb => {
                 let ea = self.ea(i);
-                self.store::<B, 1>(bus, ea, self.gpr[d])?;
+                self.store_op::<B, 1, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Sth => {
                 let ea = self.ea(i);
-                self.store::<B, 2>(bus, ea, self.gpr[d])?;
+                self.store_op::<B, 2, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Lwbrx => {
                 let ea = self.ea(i);
-                self.gpr[d] = self.load::<B, 4>(bus, ea)?.swap_bytes();
+                self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?.swap_bytes();
             }
             Op::Lhbrx => {
                 let ea = self.ea(i);
-                self.gpr[d] = (self.load::<B, 2>(bus, ea)? as u16).swap_bytes() as u32;
+                self.gpr[d] = (self.load_op::<B, 2, FAST>(bus, ea)? as u16).swap_bytes() as u32;
             }
             Op::Stwbrx => {
                 let ea = self.ea(i);
-                self.store::<B, 4>(bus, ea, self.gpr[d].swap_bytes())?;
+                self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d].swap_bytes())?;
             }
             Op::Sthbrx => {
                 let ea = self.ea(i);
-                self.store::<B, 2>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
+                self.store_op::<B, 2, FAST>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
             }
             Op::Lwarx => {
                 let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(i)));
+                    return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
-                self.gpr[d] = self.load::<B, 4>(bus, ea)?;
+                self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
                 self.reserve_valid = true;
                 self.reserve_addr = ea;
             }
             Op::Stwcx => {
                 let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(i)));
+                    return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
                 let ok = self.reserve_valid && self.reserve_addr == ea;
                 if ok {
-                    self.store::<B, 4>(bus, ea, self.gpr[d])?;
+                    self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
                 }
                 self.reserve_valid = false;
                 let so = self.xer >> 31;
@@ -1266,16 +1371,16 @@ impl Cpu {
             Op::Eciwx => {
                 let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(i)));
+                    return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
-                self.gpr[d] = self.load::<B, 4>(bus, ea)?;
+                self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
             }
             Op::Ecowx => {
                 let ea = self.ea(i);
                 if ea & 3 != 0 {
-                    return Err(self.alignment(ea, self.raw_word(i)));
+                    return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
-                self.store::<B, 4>(bus, ea, self.gpr[d])?;
+                self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
             }
             Op::Lmw => {
                 let mut ea = self.ea(i);
@@ -1321,17 +1426,17 @@ impl Cpu {
                 let ea = self.ea(i);
                 match op {
                     Op::Lfs => {
-                        let w = self.load::<B, 4>(bus, ea)?;
+                        let w = self.load_op::<B, 4, FAST>(bus, ea)?;
                         self.fpr[d] = crate::fpu::single_to_double(w);
                     }
                     Op::Lfd => {
-                        let hi = self.load::<B, 4>(bus, ea)?;
-                        let lo = self.load::<B, 4>(bus, ea.wrapping_add(4))?;
+                        let hi = self.load_op::<B, 4, FAST>(bus, ea)?;
+                        let lo = self.load_op::<B, 4, FAST>(bus, ea.wrapping_add(4))?;
                         self.fpr[d] = (hi as u64) << 32 | lo as u64;
                     }
                     Op::Stfs => {
                         let w = crate::fpu::double_to_single(self.fpr[d]);
-                        self.store::<B, 4>(bus, ea, w)?;
+                        self.store_op::<B, 4, FAST>(bus, ea, w)?;
                     }
                     Op::Stfd => {
                         let v = self.fpr[d];
@@ -1343,7 +1448,7 @@ impl Cpu {
                         self.store::<B, 4>(bus, ea.wrapping_add(4), v as u32)?;
                     }
                     _ => {
-                        self.store::<B, 4>(bus, ea, self.fpr[d] as u32)?;
+                        self.store_op::<B, 4, FAST>(bus, ea, self.fpr[d] as u32)?;
                     }
                 }
                 self.update(i, ea);
@@ -1383,8 +1488,8 @@ impl Cpu {
             | Op::Mtfsfi
             | Op::Mtfsb0
             | Op::Mtfsb1
-            | Op::Mcrfs => return self.step_fp(op, i, ea_insn),
-            Op::Illegal => return Err(illegal()),
+            | Op::Mcrfs => return Ok(self.step_fp(op, i, ea_insn)?),
+            Op::Illegal => return Err(illegal().into()),
         }
         Ok(Flow::Next)
     }
@@ -1396,7 +1501,7 @@ impl Cpu {
 
     #[inline(always)]
     fn logic(&mut self, i: &Insn, r: u32) {
-        self.gpr[i.d as usize] = r;
+        self.gpr[i.d as usize & 31] = r;
         self.rc(i, r);
     }
 
