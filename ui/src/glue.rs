@@ -160,6 +160,10 @@ impl Vm for G3Beige {
         self.machine.now_ns()
     }
 
+    fn instructions(&self) -> Option<u64> {
+        Some(self.machine.cpu.icount)
+    }
+
     fn serial_output(&mut self, chan: usize) -> Vec<u8> {
         self.machine.board.escc.take_output(escc_channel(chan))
     }

@@ -75,6 +75,8 @@ pub struct DisplayState {
     pub machine: String,
     /// Virtual time per real time over the last second (1.0 = real time).
     pub speed: f64,
+    /// Guest instructions per real microsecond over the last second, if counted.
+    pub mips: Option<f64>,
 }
 
 /// The VM thread's link to a window: shared state plus a wake-up call.
@@ -162,7 +164,8 @@ struct Screen {
     link: Option<DisplayLink>,
     frame: Frame,
     last_poll: Instant,
-    speed_since: (Instant, u64),
+    /// When speed was last measured: host time, virtual time, instructions.
+    speed_since: (Instant, u64, Option<u64>),
     shown_running: Option<bool>,
 }
 
@@ -172,7 +175,7 @@ impl Screen {
             link,
             frame: Frame::default(),
             last_poll: Instant::now(),
-            speed_since: (Instant::now(), 0),
+            speed_since: (Instant::now(), 0, None),
             shown_running: None,
         }
     }
@@ -318,13 +321,16 @@ impl VmThread {
         self.screen.last_poll = now;
         let changed = self.host.vm.update_frame(&mut self.screen.frame);
         let mut notify = changed || self.screen.shown_running != Some(self.host.running);
-        let (t0, v0) = self.screen.speed_since;
+        let (t0, v0, i0) = self.screen.speed_since;
         let real = now.duration_since(t0);
         let mut speed = None;
         if real >= Duration::from_secs(1) {
-            let virt = self.host.vm.now_ns().saturating_sub(v0);
-            speed = Some(virt as f64 / real.as_nanos() as f64);
-            self.screen.speed_since = (now, self.host.vm.now_ns());
+            let (v1, i1) = (self.host.vm.now_ns(), self.host.vm.instructions());
+            let mips = i0
+                .zip(i1)
+                .map(|(a, b)| b.saturating_sub(a) as f64 / real.as_micros().max(1) as f64);
+            speed = Some((v1.saturating_sub(v0) as f64 / real.as_nanos() as f64, mips));
+            self.screen.speed_since = (now, v1, i1);
             notify = true;
         }
         if !notify {
@@ -339,8 +345,9 @@ impl VmThread {
             }
             st.running = self.host.running;
             st.machine = self.host.vm.machine_type().to_string();
-            if let Some(s) = speed {
+            if let Some((s, mips)) = speed {
                 st.speed = s;
+                st.mips = mips;
             }
         }
         (link.wake)();

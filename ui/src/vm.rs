@@ -54,6 +54,10 @@ pub trait Vm: Send {
     fn idle_until(&mut self, ns: u64);
     /// Virtual time in nanoseconds.
     fn now_ns(&self) -> u64;
+    /// Guest instructions retired so far, where the VM counts them (for MIPS).
+    fn instructions(&self) -> Option<u64> {
+        None
+    }
     /// Drain the bytes the guest sent on serial channel `chan` (0 = ESCC-A).
     fn serial_output(&mut self, chan: usize) -> Vec<u8>;
     /// Offer host bytes to serial channel `chan`; returns how many were accepted

@@ -155,8 +155,9 @@ impl App {
     }
 
     fn title(st: &DisplayState, grabbed: bool) -> String {
+        let mips = st.mips.map(|m| format!(" {m:.0} MIPS")).unwrap_or_default();
         format!(
-            "beige - {} [{}] {:.0}% speed - {}",
+            "beige - {} [{}]{mips} {:.0}% speed - {}",
             st.machine,
             if st.running { "running" } else { "paused" },
             st.speed * 100.0,
@@ -369,6 +370,28 @@ impl ApplicationHandler<UserEvent> for App {
 mod tests {
     use super::*;
     use crate::chardev::ChardevSpec;
+
+    #[test]
+    fn title_shows_machine_state_and_guest_speed() {
+        let st = DisplayState {
+            running: true,
+            machine: "g3beige".into(),
+            speed: 1.25,
+            mips: Some(212.4),
+            ..DisplayState::default()
+        };
+        let t = App::title(&st, false);
+        assert!(
+            t.starts_with("beige - g3beige [running] 212 MIPS 125% speed"),
+            "{t}"
+        );
+        let paused = DisplayState {
+            running: false,
+            mips: None,
+            ..st
+        };
+        assert!(App::title(&paused, true).contains("[paused] 125% speed"));
+    }
     use crate::session::SharedBuf;
     use crate::snapshot::SnapshotDir;
     use crate::testutil::TempDir;
