@@ -153,20 +153,27 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
     ea: u32,
 ) -> Step {
     let op = Op::ALL[OP as usize];
-    match cpu.step::<B, OP, FAST>(bus, i, ea) {
+    let out = match cpu.step::<B, OP, FAST>(bus, i, ea) {
         Ok(Flow::Next) if may_end_block(op) && cpu.end_block => {
-            Step::Exit(Out::new(Out::FALL, ea.wrapping_add(4)))
+            Out::new(Out::FALL, ea.wrapping_add(4))
         }
-        Ok(Flow::Next) => Step::Next,
-        Ok(Flow::Jump(target)) if chains(op) => Step::Exit(cpu.chain(bus, code, target)),
-        Ok(Flow::Jump(target)) => Step::Exit(Out::new(Out::JUMP, target)),
-        Ok(Flow::Syscall) => Step::Exit(Out::new(Out::SYSCALL, ea.wrapping_add(4))),
-        Err(Trap::Slow) => Step::Slow,
+        Ok(Flow::Next) => return Step::Next,
+        Ok(Flow::Jump(target)) if chains(op) => {
+            cpu.sync_time(ea);
+            return Step::Exit(cpu.chain(bus, code, target));
+        }
+        Ok(Flow::Jump(target)) => Out::new(Out::JUMP, target),
+        Ok(Flow::Syscall) => Out::new(Out::SYSCALL, ea.wrapping_add(4)),
+        Err(Trap::Slow) => return Step::Slow,
         Err(Trap::Guest(e)) => {
             cpu.exception = Some(e);
-            Step::Exit(Out::new(Out::EXCEPTION, ea))
+            Out::new(Out::EXCEPTION, ea)
         }
-    }
+    };
+    // Leaving the run: the clock catches up, counting this op (even one that
+    // faulted, so an exception loop cannot stall virtual time).
+    cpu.sync_time(ea);
+    Step::Exit(out)
 }
 
 /// Runs `ops` from the first, starting at `ea`.
@@ -174,7 +181,10 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
 fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea: u32) -> Out {
     match ops.first() {
         Some(i) => Handlers::<B>::TABLE[i.handler as usize](cpu, bus, code, ops, ea),
-        None => Out::new(Out::FALL, ea),
+        None => {
+            cpu.sync_time(ea.wrapping_sub(4));
+            Out::new(Out::FALL, ea)
+        }
     }
 }
 
@@ -194,9 +204,6 @@ fn run_op<B: Bus, const OP: u8>(
     let Some((i, rest)) = ops.split_first() else {
         return Out::new(Out::FALL, ea);
     };
-    // The instruction costs its time slot even when it faults, so an exception
-    // loop cannot stall virtual time.
-    cpu.now_ns += cpu.cfg.ns_per_insn;
     match exec_op::<B, OP, true>(cpu, bus, code, i, ea) {
         Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
         Step::Exit(out) => out,
@@ -217,6 +224,8 @@ fn run_op_slow<B: Bus, const OP: u8>(
     let Some((i, rest)) = ops.split_first() else {
         return Out::new(Out::FALL, ea);
     };
+    // The slow path may reach devices, which see the time of this op.
+    cpu.sync_time(ea);
     match exec_op::<B, OP, false>(cpu, bus, code, i, ea) {
         Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
         Step::Exit(out) => out,
@@ -237,15 +246,12 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
     let [i, j, rest @ ..] = ops else {
         return run_op::<B, FIRST>(cpu, bus, code, ops, ea);
     };
-    let ns = cpu.cfg.ns_per_insn;
-    cpu.now_ns += ns;
     match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
         Step::Next => {}
         Step::Exit(out) => return out,
         Step::Slow => return run_op_slow::<B, FIRST>(cpu, bus, code, ops, ea),
     }
     let ea2 = ea.wrapping_add(4);
-    cpu.now_ns += ns;
     match exec_op::<B, SECOND, true>(cpu, bus, code, j, ea2) {
         Step::Next => dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4)),
         Step::Exit(out) => out,
@@ -499,6 +505,8 @@ impl Cpu {
         };
         let insns = code.ops(slot);
         let n = insns.len().min(budget as usize);
+        self.blk_ea = start;
+        self.blk_ns = self.now_ns;
         let out = dispatch::<B>(self, bus, code, &insns[..n], start);
         self.nip = out.ea();
         match out.kind() {
@@ -519,10 +527,22 @@ impl Cpu {
             let gens = (self.tlb.generation(), code.generation());
             if let Some(slot) = self.jump_cache.get(target, gens) {
                 self.chain_left -= 1;
+                self.blk_ea = target;
+                self.blk_ns = self.now_ns;
                 return dispatch::<B>(self, bus, code, code.ops(slot), target);
             }
         }
         Out::new(Out::JUMP, target)
+    }
+
+    /// Bring the clock to just after the op at `ea` in the running block. Ops do
+    /// not tick the clock one by one: it is set from the op's position when the
+    /// run leaves the block and before anything that reads the time (timebase,
+    /// decrementer, device accesses).
+    #[inline(always)]
+    fn sync_time(&mut self, ea: u32) {
+        let done = (ea.wrapping_sub(self.blk_ea) >> 2) as u64 + 1;
+        self.now_ns = self.blk_ns + done * self.cfg.ns_per_insn;
     }
 
     /// Take exception `e` raised by the instruction at `ea`.
@@ -1208,16 +1228,22 @@ impl Cpu {
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
             Op::Mfspr => {
+                self.sync_time(ea_insn);
                 if let Some(v) = self.mfspr(i.imm)? {
                     self.gpr[d] = v;
                 }
             }
             Op::Mtspr => {
+                self.sync_time(ea_insn);
                 self.mtspr(i.imm, self.gpr[d])?;
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
-            Op::MtsprQuiet => self.mtspr(i.imm, self.gpr[d])?,
+            Op::MtsprQuiet => {
+                self.sync_time(ea_insn);
+                self.mtspr(i.imm, self.gpr[d])?;
+            }
             Op::Mftb => {
+                self.sync_time(ea_insn);
                 let tb = self.tb.tb(self.now_ns);
                 self.gpr[d] = match i.imm {
                     268 => tb as u32,
@@ -1262,6 +1288,7 @@ impl Cpu {
 
             // ---- cache
             Op::Dcbz => {
+                self.sync_time(ea_insn);
                 let ea = self.ea(i) & !31;
                 if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
                     let line = pa as usize..pa as usize + 32;
@@ -1383,6 +1410,7 @@ impl Cpu {
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
             }
             Op::Lmw => {
+                self.sync_time(ea_insn);
                 let mut ea = self.ea(i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
@@ -1390,6 +1418,7 @@ impl Cpu {
                 }
             }
             Op::Stmw => {
+                self.sync_time(ea_insn);
                 let mut ea = self.ea(i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
@@ -1397,6 +1426,7 @@ impl Cpu {
                 }
             }
             Op::Lswi | Op::Lswx => {
+                self.sync_time(ea_insn);
                 let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
@@ -1405,6 +1435,7 @@ impl Cpu {
                 self.load_string(bus, d, ea, n)?;
             }
             Op::Stswi | Op::Stswx => {
+                self.sync_time(ea_insn);
                 let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
@@ -1439,6 +1470,7 @@ impl Cpu {
                         self.store_op::<B, 4, FAST>(bus, ea, w)?;
                     }
                     Op::Stfd => {
+                        self.sync_time(ea_insn);
                         let v = self.fpr[d];
                         // Check the second word's page first so a fault writes nothing.
                         if (ea & 0xFFF) > 0xFF8 {

@@ -198,6 +198,10 @@ pub struct Cpu {
     /// `chain_left` more blocks (see `exec::Cpu::chain`).
     pub(crate) chain_until: u64,
     pub(crate) chain_left: u32,
+    /// The running block: its first op's address and the time before it (see
+    /// `exec::Cpu::sync_time`).
+    pub(crate) blk_ea: u32,
+    pub(crate) blk_ns: u64,
     pub(crate) jump_cache: exec::JumpCache,
 }
 
@@ -263,6 +267,8 @@ impl Cpu {
             exception: None,
             chain_until: 0,
             chain_left: 0,
+            blk_ea: 0,
+            blk_ns: 0,
             jump_cache: exec::JumpCache::new(),
         }
     }
