@@ -211,6 +211,8 @@ impl Beige {
             .arg(format!("file:{}", dir.join("serial.txt").display()))
             .arg("-monitor")
             .arg(format!("unix:{},server,nowait", sock.display()))
+            .arg("-snapshot-dir")
+            .arg(dir.join("snapshots"))
             .args(extra)
             .env("DISPLAY", &x.display)
             .env_remove("WAYLAND_DISPLAY")
@@ -552,6 +554,28 @@ fn openbios_shows_its_prompt_in_the_window_and_evaluates_forth_typed_there() {
     assert!(!g(five).is_empty(), "typed text not echoed");
     assert_ne!(g(two), g(three), "2 and 3 look the same: keys lost?");
     assert_eq!(g(result), g(five), "2 3 + . did not print 5");
+
+    // Ctrl-Alt-S saves the snapshot `quick` (into -snapshot-dir); after more
+    // typing, Ctrl-Alt-L brings back exactly the saved screen.
+    x.hotkey(&id, "ctrl+alt+s");
+    let start = Instant::now();
+    while !vm.command("info snapshots").contains("quick") {
+        assert!(
+            start.elapsed() < MINUTE,
+            "Ctrl-Alt-S saved no snapshot `quick`"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let saved = vm.screendump();
+    x.type_line(&id, "7 8 + .");
+    let n = saved.text_lines().len();
+    vm.wait_screen("typing after the save", MINUTE, |s| {
+        s.text_lines().len() > n
+    });
+    x.hotkey(&id, "ctrl+alt+l");
+    vm.wait_screen("the saved screen after Ctrl-Alt-L", MINUTE, |s| {
+        s.w == saved.w && s.px == saved.px
+    });
 
     // Paused and running show in the title, from the monitor and from the
     // Ctrl-Alt-P hotkey; Ctrl-Alt-Q quits.
