@@ -10,7 +10,6 @@
 //! `bench/cpu-vs-qemu.sh` times the same binaries under both emulators.
 
 pub mod diff;
-pub mod elf;
 pub mod harness;
 pub mod qemu;
 pub mod risu;

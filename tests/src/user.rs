@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use cpu_ppc::{Bus, Cpu, CpuConfig, Exit, GuestRam};
 use thiserror::Error;
 
-use crate::elf::{Elf, ElfError};
+use machine_g3beige::elf::{self, ElfError};
 
 /// The top of the initial stack. Below the usual 0x1000_0000 load address,
 /// so RAM need only reach the end of the image plus the heap.
@@ -123,10 +123,10 @@ fn round_up(v: u32, to: u32) -> u32 {
 impl Process {
     /// Load `file` with `argv` (and an empty environment).
     pub fn load(file: &[u8], argv: &[&str]) -> Result<Process, RunError> {
-        let elf = Elf::parse(file)?;
-        let image_end = round_up(elf.image_end(), 4096);
+        let elf = elf::parse(file)?;
+        let image_end = round_up(elf.vaddr_span().1, 4096);
         for s in &elf.segments {
-            if s.vaddr < STACK_TOP && s.memsz > 0 {
+            if s.vaddr < STACK_TOP && s.mem_size > 0 {
                 return Err(RunError::OverlapsStack { vaddr: s.vaddr });
             }
             if s.end() > 0x4000_0000 {
@@ -343,7 +343,7 @@ mod tests {
         let data_addr = 0x1000_0054 + code.len() as u32;
         code.extend_from_slice(data);
         let len = code.len() as u32;
-        (crate::elf::tiny_elf(&code, len), data_addr)
+        (elf::tiny_elf(&code, 0x1000_0054, len), data_addr)
     }
 
     /// write(fd, data_addr, len) then exit_group(r3 of the write).
@@ -475,6 +475,6 @@ mod tests {
     fn garbage_file_is_an_elf_error() {
         let err = run(b"not an elf", 1000).unwrap_err();
 
-        assert!(matches!(err, RunError::Elf(ElfError::BadMagic)), "{err}");
+        assert!(matches!(err, RunError::Elf(ElfError::NotElf)), "{err}");
     }
 }
