@@ -192,29 +192,14 @@ fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn],
 /// handler itself (threaded code): one indirect branch per op, each at its own site,
 /// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_BLOCKS`
 /// blocks through branches), so the stack depth is too, even where the compiler does
-/// not turn the calls into jumps. Loads and stores try only the TLB-hit path here
-/// and leave the rest to [`run_op_slow`], so the common path saves no registers.
-fn run_op<B: Bus, const OP: u8>(
-    cpu: &mut Cpu,
-    bus: &mut B,
-    code: &BlockCache,
-    ops: &[Insn],
-    ea: u32,
-) -> Out {
-    let Some((i, rest)) = ops.split_first() else {
-        return Out::new(Out::FALL, ea);
-    };
-    match exec_op::<B, OP, true>(cpu, bus, code, i, ea) {
-        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
-        Step::Exit(out) => out,
-        Step::Slow => run_op_slow::<B, OP>(cpu, bus, code, ops, ea),
-    }
-}
-
-/// `ops[0]` again with every access on the full path (TLB refill, MMIO, page
-/// crossing, stores into code), then the rest of the run.
+/// not turn the calls into jumps.
+///
+/// With `FAST`, loads and stores try only the TLB-hit path, and a miss runs the op
+/// again in the `!FAST` copy (every access on the full path: TLB refill, MMIO, page
+/// crossing, stores into code), so the common path saves few registers. Never
+/// inlined, so the slow copy stays out of the fast one.
 #[inline(never)]
-fn run_op_slow<B: Bus, const OP: u8>(
+fn run_op<B: Bus, const OP: u8, const FAST: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
@@ -224,11 +209,14 @@ fn run_op_slow<B: Bus, const OP: u8>(
     let Some((i, rest)) = ops.split_first() else {
         return Out::new(Out::FALL, ea);
     };
-    // The slow path may reach devices, which see the time of this op.
-    cpu.sync_time(ea);
-    match exec_op::<B, OP, false>(cpu, bus, code, i, ea) {
+    if !FAST {
+        // The slow path may reach devices, which see the time of this op.
+        cpu.sync_time(ea);
+    }
+    match exec_op::<B, OP, FAST>(cpu, bus, code, i, ea) {
         Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
         Step::Exit(out) => out,
+        Step::Slow if FAST => run_op::<B, OP, false>(cpu, bus, code, ops, ea),
         // Only the fast path asks for the slow one.
         Step::Slow => Out::new(Out::FALL, ea),
     }
@@ -244,18 +232,18 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
     ea: u32,
 ) -> Out {
     let [i, j, rest @ ..] = ops else {
-        return run_op::<B, FIRST>(cpu, bus, code, ops, ea);
+        return run_op::<B, FIRST, true>(cpu, bus, code, ops, ea);
     };
     match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
         Step::Next => {}
         Step::Exit(out) => return out,
-        Step::Slow => return run_op_slow::<B, FIRST>(cpu, bus, code, ops, ea),
+        Step::Slow => return run_op::<B, FIRST, false>(cpu, bus, code, ops, ea),
     }
     let ea2 = ea.wrapping_add(4);
     match exec_op::<B, SECOND, true>(cpu, bus, code, j, ea2) {
         Step::Next => dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4)),
         Step::Exit(out) => out,
-        Step::Slow => run_op_slow::<B, SECOND>(cpu, bus, code, &ops[1..], ea2),
+        Step::Slow => run_op::<B, SECOND, false>(cpu, bus, code, &ops[1..], ea2),
     }
 }
 
@@ -313,7 +301,7 @@ const _: () = assert!(Op::ALL.len() + FUSED.len() <= 256);
 macro_rules! handler_table {
     ($($name:ident)*) => {
         impl<B: Bus> Handlers<B> {
-            const SINGLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }>,)*];
+            const SINGLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }, true>,)*];
         }
     };
 }
@@ -325,7 +313,7 @@ impl<B: Bus> Handlers<B> {
     const TABLE: &'static [Handler<B>; 256] = &Self::table();
 
     const fn table() -> [Handler<B>; 256] {
-        let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }>; 256];
+        let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }, true>; 256];
         let (s, p) = (Self::SINGLE, Self::PAIRS);
         let mut k = 0;
         while k < s.len() {

@@ -41,6 +41,7 @@ fn openbios_reaches_prompt_and_evaluates_forth() {
         ..Default::default()
     };
     let mut m = Machine::new(&cfg).unwrap();
+    m.cpu.log_exceptions = true;
     let mut out = String::new();
     let ok = run_until(&mut m, &mut out, "0 > ", 60_000_000_000);
     assert!(
@@ -50,6 +51,20 @@ fn openbios_reaches_prompt_and_evaluates_forth() {
     );
     assert!(out.contains("Memory: 256M"), "{out}");
     assert!(out.contains("CPU type PowerPC,750"), "{out}");
+    // OpenBIOS fills its hash table on demand: the boot takes page faults and
+    // interrupts, never a program, alignment or machine-check exception.
+    let vectors: std::collections::BTreeSet<u32> =
+        m.cpu.exception_log.iter().map(|&(_, v, _)| v).collect();
+    assert!(
+        vectors.contains(&0x300) && vectors.contains(&0x400),
+        "{vectors:x?}"
+    );
+    assert!(
+        vectors
+            .iter()
+            .all(|v| [0x300, 0x400, 0x500, 0x900].contains(v)),
+        "unexpected exceptions on the way to the prompt: {vectors:x?}"
+    );
     let mut rest = String::new();
     for b in b"1 2 + .\r" {
         m.serial_input(&[*b]);

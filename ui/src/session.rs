@@ -686,6 +686,21 @@ mod tests {
         }
     }
 
+    /// A VM thread with no window and two unconnected serial ports.
+    fn test_thread(host: VmHost, rx: mpsc::Receiver<Ctl>, opts: Options) -> VmThread {
+        VmThread {
+            anchor: Anchor::new(0),
+            epoch: 0,
+            quit_notice: None,
+            screen: Screen::new(None),
+            host,
+            rx,
+            ports: vec![None, None],
+            pending: vec![VecDeque::new(), VecDeque::new()],
+            opts,
+        }
+    }
+
     fn run_with(vm: FakeVm, dir: &TempDir, input: &[u8], o: Options) -> (ExitReason, String) {
         let host = VmHost::new(Box::new(vm), SnapshotDir::new(dir.path()));
         let out = SharedBuf::default();
@@ -788,17 +803,7 @@ mod tests {
         }];
         vm.script.push(VmEvent::Ran);
         let host = VmHost::new(Box::new(vm), SnapshotDir::new(d.path()));
-        let mut t = VmThread {
-            anchor: Anchor::new(0),
-            epoch: 0,
-            quit_notice: None,
-            screen: Screen::new(None),
-            host,
-            rx: mpsc::channel().1,
-            ports: vec![None, None],
-            pending: vec![VecDeque::new(), VecDeque::new()],
-            opts: opts(),
-        };
+        let mut t = test_thread(host, mpsc::channel().1, opts());
         let ev = t.host.vm.run_slice(SLICE_NS);
         let VmEvent::Idle { until_ns } = ev else {
             panic!("{ev:?}")
@@ -816,17 +821,7 @@ mod tests {
         let (_tx, rx) = mpsc::channel();
         let mut o = opts();
         o.pacing = true;
-        let mut t = VmThread {
-            anchor: Anchor::new(0),
-            epoch: 0,
-            quit_notice: None,
-            screen: Screen::new(None),
-            host,
-            rx,
-            ports: vec![None, None],
-            pending: vec![VecDeque::new(), VecDeque::new()],
-            opts: o,
-        };
+        let mut t = test_thread(host, rx, o);
         let started = Instant::now();
         t.idle(Some(50_000_000)); // 50 ms of virtual time ahead of the host
         assert!(started.elapsed() >= Duration::from_millis(50));
@@ -840,17 +835,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let mut o = opts();
         o.pacing = true;
-        let mut t = VmThread {
-            anchor: Anchor::new(0),
-            epoch: 0,
-            quit_notice: None,
-            screen: Screen::new(None),
-            host,
-            rx,
-            ports: vec![None, None],
-            pending: vec![VecDeque::new(), VecDeque::new()],
-            opts: o,
-        };
+        let mut t = test_thread(host, rx, o);
         tx.send(Ctl::Input {
             chan: 0,
             bytes: b"x".to_vec(),
