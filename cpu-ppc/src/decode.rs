@@ -288,16 +288,23 @@ pub fn rot_mask(mb: u32, me: u32) -> u32 {
     }
 }
 
-/// Whether this op ends a translation block: it changes control flow or the context
-/// later instructions are translated or executed under.
-pub fn ends_block(op: Op) -> bool {
+/// Whether this instruction ends a translation block: it always changes control
+/// flow, or it changes the context later instructions are translated or executed
+/// under. A conditional branch does not: when taken it leaves the block like any
+/// branch, and when not taken the block goes on, which saves a block lookup.
+pub fn ends_block(insn: &Insn) -> bool {
+    const BO_ALWAYS: u8 = 0x14;
+    match insn.op {
+        Op::Bc | Op::Bclr | Op::Bcctr => insn.d & BO_ALWAYS == BO_ALWAYS,
+        op => ends_block_op(op),
+    }
+}
+
+fn ends_block_op(op: Op) -> bool {
     matches!(
         op,
         Op::Illegal
             | Op::B
-            | Op::Bc
-            | Op::Bclr
-            | Op::Bcctr
             | Op::Sc
             | Op::Rfi
             | Op::Isync

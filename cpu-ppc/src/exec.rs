@@ -1134,7 +1134,7 @@ impl Cpu {
                     };
                     return Ok(Flow::Jump(t));
                 }
-                return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
+                return Ok(Flow::Next);
             }
             Op::Bclr => {
                 let target = self.lr & !3;
@@ -1142,12 +1142,10 @@ impl Cpu {
                 if i.f & F_LK != 0 {
                     self.lr = ea_insn.wrapping_add(4);
                 }
-                let next = if taken {
-                    target
-                } else {
-                    ea_insn.wrapping_add(4)
-                };
-                return Ok(Flow::Jump(next));
+                if taken {
+                    return Ok(Flow::Jump(target));
+                }
+                return Ok(Flow::Next);
             }
             Op::Bcctr => {
                 // BO[2] = 0 is an invalid form; QEMU decrements CTR anyway and compares
@@ -1157,12 +1155,10 @@ impl Cpu {
                 if i.f & F_LK != 0 {
                     self.lr = ea_insn.wrapping_add(4);
                 }
-                let next = if taken {
-                    target
-                } else {
-                    ea_insn.wrapping_add(4)
-                };
-                return Ok(Flow::Jump(next));
+                if taken {
+                    return Ok(Flow::Jump(target));
+                }
+                return Ok(Flow::Next);
             }
             Op::Sc => {
                 if self.cfg.user_mode {

@@ -21,7 +21,7 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
         let insn = decode(word);
         insns.push(insn);
         addr = addr.wrapping_add(4);
-        if ends_block(insn.op) || addr & 0xFFF == 0 || insns.len() >= MAX_BLOCK_INSNS {
+        if ends_block(&insn) || addr & 0xFFF == 0 || insns.len() >= MAX_BLOCK_INSNS {
             return insns;
         }
     }

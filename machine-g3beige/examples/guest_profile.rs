@@ -15,6 +15,7 @@ fn main() {
     let mut cfg = MachineConfig {
         firmware: std::fs::read("/usr/share/qemu/openbios-ppc").expect("openbios-ppc"),
         ram_size: 256 << 20,
+        ns_per_insn: std::env::var("NSI").map_or(10, |v| v.parse().unwrap()),
         ..Default::default()
     };
     if let Some(path) = &kernel {
