@@ -130,6 +130,31 @@ const fn may_end_block(op: Op) -> bool {
     )
 }
 
+/// Ops whose only memory access is one `load_op`/`store_op`: on the fast path they
+/// either hit RAM through the TLB, which never ends a block, or start over on the
+/// slow path, so their fast copies need not check `Cpu::end_block`.
+const fn single_access(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Lwz
+            | Op::Lbz
+            | Op::Lhz
+            | Op::Lha
+            | Op::Stw
+            | Op::Stb
+            | Op::Sth
+            | Op::Lwbrx
+            | Op::Lhbrx
+            | Op::Stwbrx
+            | Op::Sthbrx
+            | Op::Lwarx
+            | Op::Stwcx
+            | Op::Eciwx
+            | Op::Ecowx
+            | Op::Dcbst
+    )
+}
+
 /// Branches continue into the next block directly when they can (see `Cpu::chain`).
 const fn chains(op: Op) -> bool {
     matches!(op, Op::B | Op::Bc | Op::Bclr | Op::Bcctr)
@@ -154,7 +179,7 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
 ) -> Step {
     let op = Op::ALL[OP as usize];
     let out = match cpu.step::<B, OP, FAST>(bus, i, ea) {
-        Ok(Flow::Next) if may_end_block(op) && cpu.end_block => {
+        Ok(Flow::Next) if may_end_block(op) && !(FAST && single_access(op)) && cpu.end_block => {
             Out::new(Out::FALL, ea.wrapping_add(4))
         }
         Ok(Flow::Next) => return Step::Next,
@@ -657,10 +682,7 @@ impl Cpu {
     /// A load that hits the TLB and RAM; None otherwise.
     #[inline(always)]
     fn load_hit<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32) -> Option<u32> {
-        if (ea & 0xFFF) as usize > 0x1000 - N {
-            return None;
-        }
-        let pa = SoftTlb::lookup(&self.tlb.load, ea)? as usize;
+        let pa = SoftTlb::lookup_within::<N>(&self.tlb.load, ea)? as usize;
         let b = bus.ram().bytes_mut().get(pa..pa + N)?;
         Some(b.iter().fold(0, |v, &x| (v << 8) | x as u32))
     }
@@ -711,10 +733,7 @@ impl Cpu {
     /// A store that hits the TLB and RAM (never code); false otherwise.
     #[inline(always)]
     fn store_hit<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32, v: u32) -> bool {
-        if (ea & 0xFFF) as usize > 0x1000 - N {
-            return false;
-        }
-        let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) else {
+        let Some(pa) = SoftTlb::lookup_within::<N>(&self.tlb.store, ea) else {
             return false;
         };
         let pa = pa as usize;

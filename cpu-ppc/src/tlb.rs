@@ -62,6 +62,16 @@ impl SoftTlb {
         (e.tag == ea >> 12).then_some(e.pa_page | (ea & 0xFFF))
     }
 
+    /// Like `lookup` for an `N`-byte access, which misses if it crosses into the
+    /// next page: the tag is compared with the page of its last byte, which is the
+    /// page of its first byte exactly when it does not cross.
+    #[inline(always)]
+    pub fn lookup_within<const N: usize>(table: &[TlbEntry; TLB_SIZE], ea: u32) -> Option<u32> {
+        let e = table[Self::index(ea)];
+        let last = ea.wrapping_add(N as u32 - 1);
+        (e.tag == last >> 12).then_some(e.pa_page | (ea & 0xFFF))
+    }
+
     pub fn insert(table: &mut [TlbEntry; TLB_SIZE], ea: u32, pa: u32) {
         table[Self::index(ea)] = TlbEntry {
             tag: ea >> 12,
