@@ -215,9 +215,9 @@ fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn],
 
 /// One op's handler. Each handler is specialised for its op and calls the next op's
 /// handler itself (threaded code): one indirect branch per op, each at its own site,
-/// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_BLOCKS`
-/// blocks through branches), so the stack depth is too, even where the compiler does
-/// not turn the calls into jumps.
+/// and no central dispatch loop. Chains are bounded (a block, or `CHAIN_INSNS`
+/// instructions' time through branches), so the stack depth is too, even where the
+/// compiler does not turn the calls into jumps.
 ///
 /// With `FAST`, loads and stores try only the TLB-hit path, and a miss runs the op
 /// again in the `!FAST` copy (every access on the full path: TLB refill, MMIO, page
@@ -373,8 +373,9 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
     }
 }
 
-/// Most blocks one run of handlers goes through before returning to `Cpu::run`.
-const CHAIN_BLOCKS: u32 = 32;
+/// How long (in instructions' time) one run of handlers may chain through
+/// branches before returning to `Cpu::run`.
+const CHAIN_INSNS: u64 = 2048;
 
 /// Effective address -> block, in front of the fetch TLB and the block map (QEMU's
 /// `tb_jmp_cache`). An entry is valid while neither the fetch translations nor the
@@ -382,7 +383,7 @@ const CHAIN_BLOCKS: u32 = 32;
 /// of either empties this cache in O(1).
 #[derive(Debug)]
 pub(crate) struct JumpCache {
-    entries: Box<[JumpEntry]>,
+    entries: Box<[JumpEntry; JumpCache::SIZE]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -402,7 +403,10 @@ impl JumpCache {
             gens: (u32::MAX, u32::MAX),
         };
         JumpCache {
-            entries: vec![empty; Self::SIZE].into_boxed_slice(),
+            entries: vec![empty; Self::SIZE]
+                .into_boxed_slice()
+                .try_into()
+                .expect("SIZE entries"),
         }
     }
 
@@ -476,8 +480,10 @@ impl Cpu {
             };
             // A chained block must fit whole before the limit; nothing else can make
             // an interrupt pending without ending the chain.
-            self.chain_until = limit.checked_sub(whole_block).map_or(0, |t| t + 1);
-            self.chain_left = CHAIN_BLOCKS;
+            self.chain_until = limit
+                .checked_sub(whole_block)
+                .map_or(0, |t| t + 1)
+                .min(self.now_ns.saturating_add(ns.saturating_mul(CHAIN_INSNS)));
             match self.run_block(bus, code, budget) {
                 Some(exit) => return exit,
                 None => {
@@ -536,10 +542,9 @@ impl Cpu {
     /// the jump cache, and a whole block fits before the next event.
     #[inline(always)]
     fn chain<B: Bus>(&mut self, bus: &mut B, code: &BlockCache, target: u32) -> Out {
-        if self.now_ns < self.chain_until && self.chain_left != 0 {
+        if self.now_ns < self.chain_until {
             let gens = (self.tlb.generation(), code.generation());
             if let Some(slot) = self.jump_cache.get(target, gens) {
-                self.chain_left -= 1;
                 self.blk_ea = target;
                 self.blk_ns = self.now_ns;
                 return dispatch::<B>(self, bus, code, code.ops(slot), target);

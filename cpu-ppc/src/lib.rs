@@ -194,10 +194,9 @@ pub struct Cpu {
     pub(crate) end_block: bool,
     /// The exception an op raised, on its way from the op to delivery.
     pub(crate) exception: Option<Exception>,
-    /// Chaining from block to block stops at this virtual time, or after
-    /// `chain_left` more blocks (see `exec::Cpu::chain`).
+    /// Chaining from block to block stops at this virtual time (see
+    /// `exec::Cpu::chain`).
     pub(crate) chain_until: u64,
-    pub(crate) chain_left: u32,
     /// The running block: its first op's address and the time before it (see
     /// `exec::Cpu::sync_time`).
     pub(crate) blk_ea: u32,
@@ -266,7 +265,6 @@ impl Cpu {
             end_block: false,
             exception: None,
             chain_until: 0,
-            chain_left: 0,
             blk_ea: 0,
             blk_ns: 0,
             jump_cache: exec::JumpCache::new(),
