@@ -8,9 +8,10 @@
 /// handler table indexed by the discriminant.
 macro_rules! ops {
     ($($(#[$doc:meta])* $name:ident,)*) => {
-        /// The micro-op set. One variant per operation; forms that differ only in how
-        /// the effective address is built share a variant and use the [`Insn::f`] flag
-        /// bits.
+        /// The micro-op set. One variant per operation. The frequent loads and
+        /// stores have separate D and X forms, and `addi`/`addis` a separate `li`/`lis`,
+        /// so their handlers need not test the form at run time; update forms share a
+        /// variant and use the [`Insn::f`] flag bits.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(u8)]
         pub enum Op {
@@ -41,6 +42,9 @@ ops! {
     AddicRc,
     Addi,
     Addis,
+    /// `addi`/`addis` with rA = 0, which reads 0 there: `li`/`lis`.
+    Li,
+    Lis,
     Ori,
     Oris,
     Xori,
@@ -139,6 +143,14 @@ ops! {
     Stw,
     Stb,
     Sth,
+    /// The X forms (rA|0 + rB) of the ops above; the D forms add the immediate.
+    LwzX,
+    LbzX,
+    LhzX,
+    LhaX,
+    StwX,
+    StbX,
+    SthX,
     Lwbrx,
     Lhbrx,
     Stwbrx,
@@ -158,6 +170,10 @@ ops! {
     Lfd,
     Stfs,
     Stfd,
+    LfsX,
+    LfdX,
+    StfsX,
+    StfdX,
     Stfiwx,
     // A-form arithmetic, one op per `fpu::FpOp` (see `Op::fp_arith`)
     Fadd,
@@ -288,6 +304,26 @@ pub fn rot_mask(mb: u32, me: u32) -> u32 {
     }
 }
 
+impl Op {
+    /// The X form of a load or store that has a D form; any other op unchanged.
+    pub const fn indexed(self) -> Op {
+        match self {
+            Op::Lwz => Op::LwzX,
+            Op::Lbz => Op::LbzX,
+            Op::Lhz => Op::LhzX,
+            Op::Lha => Op::LhaX,
+            Op::Stw => Op::StwX,
+            Op::Stb => Op::StbX,
+            Op::Sth => Op::SthX,
+            Op::Lfs => Op::LfsX,
+            Op::Lfd => Op::LfdX,
+            Op::Stfs => Op::StfsX,
+            Op::Stfd => Op::StfdX,
+            op => op,
+        }
+    }
+}
+
 /// Whether this instruction ends a translation block: it always changes control
 /// flow, or it changes the context later instructions are translated or executed
 /// under. A conditional branch does not: when taken it leaves the block like any
@@ -334,7 +370,10 @@ fn quiet_spr(spr: u32) -> bool {
 pub fn decode(w: u32) -> Insn {
     let i = decode_raw(w);
     if i.f & F_UPDATE != 0 {
-        let int_load = matches!(i.op, Op::Lwz | Op::Lbz | Op::Lhz | Op::Lha);
+        let int_load = matches!(
+            i.op,
+            Op::Lwz | Op::Lbz | Op::Lhz | Op::Lha | Op::LwzX | Op::LbzX | Op::LhzX | Op::LhaX
+        );
         if i.a == 0 || (int_load && i.a == i.d) {
             return Insn {
                 imm: w,
@@ -370,7 +409,9 @@ fn decode_raw(w: u32) -> Insn {
         11 => d_form(Op::Cmpi, simm),
         12 => d_form(Op::Addic, simm),
         13 => d_form(Op::AddicRc, simm),
+        14 if w & 0x001F_0000 == 0 => d_form(Op::Li, simm),
         14 => d_form(Op::Addi, simm),
+        15 if w & 0x001F_0000 == 0 => d_form(Op::Lis, uimm << 16),
         15 => d_form(Op::Addis, uimm << 16),
         16 => Insn {
             imm: (w & 0xFFFC) as u16 as i16 as i32 as u32,
@@ -500,7 +541,7 @@ fn decode_31(w: u32) -> Option<Insn> {
         i
     };
     let idx = |op: Op, update: bool| {
-        let mut i = Insn::new(op, w);
+        let mut i = Insn::new(op.indexed(), w);
         i.f = F_INDEXED | if update { F_UPDATE } else { 0 };
         i
     };
@@ -700,7 +741,9 @@ mod tests {
     #[test]
     fn addi_sign_extends_immediate() {
         let i = decode(0x3860_FFFF); // li r3,-1
-        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Addi, 3, 0, 0xFFFF_FFFF));
+        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Li, 3, 0, 0xFFFF_FFFF));
+        let i = decode(0x3863_FFFF); // addi r3,r3,-1
+        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Addi, 3, 3, 0xFFFF_FFFF));
     }
 
     #[test]

@@ -105,6 +105,13 @@ const fn may_end_block(op: Op) -> bool {
             | Op::Stw
             | Op::Stb
             | Op::Sth
+            | Op::LwzX
+            | Op::LbzX
+            | Op::LhzX
+            | Op::LhaX
+            | Op::StwX
+            | Op::StbX
+            | Op::SthX
             | Op::Lwbrx
             | Op::Lhbrx
             | Op::Stwbrx
@@ -123,6 +130,10 @@ const fn may_end_block(op: Op) -> bool {
             | Op::Lfd
             | Op::Stfs
             | Op::Stfd
+            | Op::LfsX
+            | Op::LfdX
+            | Op::StfsX
+            | Op::StfdX
             | Op::Stfiwx
             | Op::Dcbz
             | Op::Dcbst
@@ -143,6 +154,13 @@ const fn single_access(op: Op) -> bool {
             | Op::Stw
             | Op::Stb
             | Op::Sth
+            | Op::LwzX
+            | Op::LbzX
+            | Op::LhzX
+            | Op::LhaX
+            | Op::StwX
+            | Op::StbX
+            | Op::SthX
             | Op::Lwbrx
             | Op::Lhbrx
             | Op::Stwbrx
@@ -276,7 +294,9 @@ struct Handlers<B>(std::marker::PhantomData<B>);
 
 /// The adjacent pairs that get one handler: the most frequent in OpenBIOS's boot
 /// (constant loads, loads and stores off a `lis` base, compare and branch,
-/// `mtctr; bctr`). A pair's first op never ends a block, so both are in one block.
+/// `mtctr; bctr`), then Linux's (compare and branch in loops). A pair's first op
+/// is never the last of its block; when it leaves the block (a branch taken), the
+/// second does not run.
 macro_rules! fused_pairs {
     ($(($x:ident, $y:ident))*) => {
         const FUSED: &[(Op, Op)] = &[$((Op::$x, Op::$y),)*];
@@ -289,36 +309,50 @@ macro_rules! fused_pairs {
 }
 
 fused_pairs! {
-    (Addis, Lwz)
+    (Lis, Lwz)
     (Lwz, Addi)
-    (Stw, Addis)
+    (Stw, Lis)
     (Addi, Stw)
-    (Addi, Lwz)
-    (Addis, Addi)
+    (Lis, Addi)
     (Lwz, Lwz)
-    (Lwz, MtsprQuiet)
-    (Rlwinm, Lwz)
+    (Rlwinm, LwzX)
     (Cmpi, Bc)
-    (Lwz, Cmpi)
     (Lwz, Rlwinm)
+    (Addi, Lwz)
     (Cmp, Bc)
     (Lwz, Cmp)
+    (LwzX, MtsprQuiet)
+    (Lwz, Cmpi)
+    (Bc, B)
     (MtsprQuiet, Bcctr)
     (Addi, Rlwinm)
     (Rlwinm, Addi)
-    (Stw, Bclr)
+    (Addi, LwzX)
     (Rlwinm, Stw)
-    (Addis, Rlwinm)
-    (Lwz, Bclr)
+    (StwX, Bclr)
+    (Lis, Rlwinm)
+    (Addi, StwX)
+    (LwzX, Bclr)
     (Stw, Mfspr)
     (Mfspr, Stw)
     (Stw, B)
     (Lwz, Stw)
-    (Stw, Stw)
-    (Addi, Addi)
-    (Cmpli, Bc)
-    (Addi, Cmpi)
+    (Stw, Addi)
+    (Addi, B)
+    (Addi, MtsprQuiet)
+    (Lwz, MtsprQuiet)
     (Or, Bclr)
+    (MtsprQuiet, Or)
+    (Or, B)
+    (MtsprQuiet, B)
+    (MtsprQuiet, Bclr)
+    (StbX, Addi)
+    (Bc, Cmpi)
+    (Addi, Bc)
+    (Cmpi, Addi)
+    (Lbz, Cmpi)
+    (AndiRc, Bc)
+    (LbzX, AndiRc)
 }
 
 const _: () = assert!(Op::ALL.len() + FUSED.len() <= 256);
@@ -812,15 +846,24 @@ impl Cpu {
         }
     }
 
-    /// Effective address of a D-form or X-form access; rA = 0 means 0.
+    /// Effective address of a D-form or X-form access; rA = 0 means 0. `op` is a
+    /// constant in every handler, so the form test folds away where the op has one
+    /// form only.
     #[inline(always)]
-    fn ea(&self, i: &Insn) -> u32 {
+    fn ea(&self, op: Op, i: &Insn) -> u32 {
         let base = if i.a == 0 {
             0
         } else {
             self.gpr[i.a as usize & 31]
         };
-        if i.f & F_INDEXED != 0 {
+        let indexed = match op {
+            Op::Lwz | Op::Lbz | Op::Lhz | Op::Lha | Op::Stw | Op::Stb | Op::Sth => false,
+            Op::Lfs | Op::Lfd | Op::Stfs | Op::Stfd | Op::Lmw | Op::Stmw => false,
+            Op::LwzX | Op::LbzX | Op::LhzX | Op::LhaX | Op::StwX | Op::StbX | Op::SthX => true,
+            Op::LfsX | Op::LfdX | Op::StfsX | Op::StfdX => true,
+            _ => i.f & F_INDEXED != 0,
+        };
+        if indexed {
             base.wrapping_add(self.gpr[i.b as usize & 31])
         } else {
             base.wrapping_add(i.imm)
@@ -986,8 +1029,9 @@ impl Cpu {
         let g = |cpu: &Cpu, r: usize| cpu.gpr[r];
         let ra0 = |cpu: &Cpu| if a == 0 { 0 } else { cpu.gpr[a] };
         match op {
-            Op::Addi => self.gpr[d] = ra0(self).wrapping_add(i.imm),
-            Op::Addis => self.gpr[d] = ra0(self).wrapping_add(i.imm),
+            // rA = 0 decodes as `Li`/`Lis`.
+            Op::Addi | Op::Addis => self.gpr[d] = g(self, a).wrapping_add(i.imm),
+            Op::Li | Op::Lis => self.gpr[d] = i.imm,
             Op::Addic | Op::AddicRc => {
                 let (r, c) = self.gpr[a].overflowing_add(i.imm);
                 self.gpr[d] = r;
@@ -1297,7 +1341,7 @@ impl Cpu {
             // ---- cache
             Op::Dcbz => {
                 self.sync_time(ea_insn);
-                let ea = self.ea(i) & !31;
+                let ea = self.ea(op, i) & !31;
                 if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
                     let line = pa as usize..pa as usize + 32;
                     if let Some(bytes) = bus.ram().bytes_mut().get_mut(line) {
@@ -1310,16 +1354,16 @@ impl Cpu {
                 }
             }
             Op::Dcbst => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.load_op::<B, 1, FAST>(bus, ea)?;
             }
             Op::Dcbi => {
                 self.supervisor()?;
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.translate_data(bus, ea, Access::Store)?;
             }
             Op::Icbi => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 let pa = self.translate_data(bus, ea, Access::Load)?;
                 let ram = bus.ram();
                 let page = pa >> 12;
@@ -1330,59 +1374,59 @@ impl Cpu {
             }
 
             // ---- integer loads and stores
-            Op::Lwz => {
-                let ea = self.ea(i);
+            Op::Lwz | Op::LwzX => {
+                let ea = self.ea(op, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
-            Op::Lbz => {
-                let ea = self.ea(i);
+            Op::Lbz | Op::LbzX => {
+                let ea = self.ea(op, i);
                 self.gpr[d] = self.load_op::<B, 1, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
-            Op::Lhz => {
-                let ea = self.ea(i);
+            Op::Lhz | Op::LhzX => {
+                let ea = self.ea(op, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
-            Op::Lha => {
-                let ea = self.ea(i);
+            Op::Lha | Op::LhaX => {
+                let ea = self.ea(op, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)? as i16 as i32 as u32;
                 self.update(i, ea);
             }
-            Op::Stw => {
-                let ea = self.ea(i);
+            Op::Stw | Op::StwX => {
+                let ea = self.ea(op, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
-            Op::Stb => {
-                let ea = self.ea(i);
+            Op::Stb | Op::StbX => {
+                let ea = self.ea(op, i);
                 self.store_op::<B, 1, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
-            Op::Sth => {
-                let ea = self.ea(i);
+            Op::Sth | Op::SthX => {
+                let ea = self.ea(op, i);
                 self.store_op::<B, 2, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Lwbrx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?.swap_bytes();
             }
             Op::Lhbrx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.gpr[d] = (self.load_op::<B, 2, FAST>(bus, ea)? as u16).swap_bytes() as u32;
             }
             Op::Stwbrx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d].swap_bytes())?;
             }
             Op::Sthbrx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 self.store_op::<B, 2, FAST>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
             }
             Op::Lwarx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1391,7 +1435,7 @@ impl Cpu {
                 self.reserve_addr = ea;
             }
             Op::Stwcx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1404,14 +1448,14 @@ impl Cpu {
                 self.set_cr_field(0, if ok { 2 } else { 0 } | so);
             }
             Op::Eciwx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
             }
             Op::Ecowx => {
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1419,7 +1463,7 @@ impl Cpu {
             }
             Op::Lmw => {
                 self.sync_time(ea_insn);
-                let mut ea = self.ea(i);
+                let mut ea = self.ea(op, i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
                     ea = ea.wrapping_add(4);
@@ -1427,7 +1471,7 @@ impl Cpu {
             }
             Op::Stmw => {
                 self.sync_time(ea_insn);
-                let mut ea = self.ea(i);
+                let mut ea = self.ea(op, i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
                     ea = ea.wrapping_add(4);
@@ -1438,7 +1482,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(i), self.xer & 0x7F)
+                    (self.ea(op, i), self.xer & 0x7F)
                 };
                 self.load_string(bus, d, ea, n)?;
             }
@@ -1447,7 +1491,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(i), self.xer & 0x7F)
+                    (self.ea(op, i), self.xer & 0x7F)
                 };
                 let mut r = d;
                 for k in 0..n {
@@ -1460,24 +1504,32 @@ impl Cpu {
             }
 
             // ---- floating point
-            Op::Lfs | Op::Lfd | Op::Stfs | Op::Stfd | Op::Stfiwx => {
+            Op::Lfs
+            | Op::Lfd
+            | Op::Stfs
+            | Op::Stfd
+            | Op::LfsX
+            | Op::LfdX
+            | Op::StfsX
+            | Op::StfdX
+            | Op::Stfiwx => {
                 self.fp_available()?;
-                let ea = self.ea(i);
+                let ea = self.ea(op, i);
                 match op {
-                    Op::Lfs => {
+                    Op::Lfs | Op::LfsX => {
                         let w = self.load_op::<B, 4, FAST>(bus, ea)?;
                         self.fpr[d] = crate::fpu::single_to_double(w);
                     }
-                    Op::Lfd => {
+                    Op::Lfd | Op::LfdX => {
                         let hi = self.load_op::<B, 4, FAST>(bus, ea)?;
                         let lo = self.load_op::<B, 4, FAST>(bus, ea.wrapping_add(4))?;
                         self.fpr[d] = (hi as u64) << 32 | lo as u64;
                     }
-                    Op::Stfs => {
+                    Op::Stfs | Op::StfsX => {
                         let w = crate::fpu::double_to_single(self.fpr[d]);
                         self.store_op::<B, 4, FAST>(bus, ea, w)?;
                     }
-                    Op::Stfd => {
+                    Op::Stfd | Op::StfdX => {
                         self.sync_time(ea_insn);
                         let v = self.fpr[d];
                         // Check the second word's page first so a fault writes nothing.
