@@ -53,6 +53,9 @@ ops! {
     AndisRc,
     // branches and system
     B,
+    /// `b`/`bl` to the same page, translated into the same block: the target's ops
+    /// follow it (see `translate_block`).
+    Goto,
     Bc,
     Bclr,
     Bcctr,
@@ -273,6 +276,9 @@ pub struct Insn {
     /// Which executor handler runs this op: `op`'s own, or one that runs it fused
     /// with the next op (set when the block is built; see `exec::fuse`).
     pub handler: u8,
+    /// Position in its block, from 0: the op's time is the block's start plus this
+    /// many instructions (a block's ops need not be at consecutive addresses).
+    pub idx: u8,
     /// Immediate: sign-extended SIMM, UIMM, branch displacement, rotate mask, SPR
     /// number, CRM/FM field mask, or the raw word for `Illegal`.
     pub imm: u32,
@@ -288,6 +294,7 @@ impl Insn {
             b: ((w >> 11) & 31) as u8,
             c: ((w >> 6) & 31) as u8,
             f: 0,
+            idx: 0,
             imm: 0,
         }
     }

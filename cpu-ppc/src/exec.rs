@@ -23,6 +23,8 @@ use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flow {
     Next,
+    /// Go on in the same block, at this address (see `Op::Goto`).
+    Goto(u32),
     Jump(u32),
     /// User mode `sc`.
     Syscall,
@@ -180,7 +182,8 @@ const fn chains(op: Op) -> bool {
 
 /// What one op did to the straight-line run of its block.
 enum Step {
-    Next,
+    /// Go on with the block's next op, which is at this address.
+    Next(u32),
     Exit(Out),
     /// The fast path could not do it; run it again on the slow path.
     Slow,
@@ -200,9 +203,10 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
         Ok(Flow::Next) if may_end_block(op) && !(FAST && single_access(op)) && cpu.end_block => {
             Out::new(Out::FALL, ea.wrapping_add(4))
         }
-        Ok(Flow::Next) => return Step::Next,
+        Ok(Flow::Next) => return Step::Next(ea.wrapping_add(4)),
+        Ok(Flow::Goto(target)) => return Step::Next(target),
         Ok(Flow::Jump(target)) if chains(op) => {
-            cpu.sync_time(ea);
+            cpu.sync_time(i);
             return Step::Exit(cpu.chain(bus, code, target));
         }
         Ok(Flow::Jump(target)) => Out::new(Out::JUMP, target),
@@ -215,17 +219,33 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
     };
     // Leaving the run: the clock catches up, counting this op (even one that
     // faulted, so an exception loop cannot stall virtual time).
-    cpu.sync_time(ea);
+    cpu.sync_time(i);
     Step::Exit(out)
 }
 
 /// Runs `ops` from the first, starting at `ea`.
 #[inline(always)]
-fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea: u32) -> Out {
+fn enter<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea: u32) -> Out {
     match ops.first() {
         Some(i) => Handlers::<B>::TABLE[i.handler as usize](cpu, bus, code, ops, ea),
+        None => Out::new(Out::JUMP, ea),
+    }
+}
+
+/// Goes on after op `done` with the rest of its block, the next op at `ea`.
+#[inline(always)]
+fn dispatch<B: Bus>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    done: &Insn,
+    rest: &[Insn],
+    ea: u32,
+) -> Out {
+    match rest.first() {
+        Some(i) => Handlers::<B>::TABLE[i.handler as usize](cpu, bus, code, rest, ea),
         None => {
-            cpu.sync_time(ea.wrapping_sub(4));
+            cpu.sync_time(done);
             Out::new(Out::FALL, ea)
         }
     }
@@ -254,10 +274,10 @@ fn run_op<B: Bus, const OP: u8, const FAST: bool>(
     };
     if !FAST {
         // The slow path may reach devices, which see the time of this op.
-        cpu.sync_time(ea);
+        cpu.sync_time(i);
     }
     match exec_op::<B, OP, FAST>(cpu, bus, code, i, ea) {
-        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea.wrapping_add(4)),
+        Step::Next(next) => dispatch::<B>(cpu, bus, code, i, rest, next),
         Step::Exit(out) => out,
         Step::Slow if FAST => run_op::<B, OP, false>(cpu, bus, code, ops, ea),
         // Only the fast path asks for the slow one.
@@ -277,14 +297,13 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
     let [i, j, rest @ ..] = ops else {
         return run_op::<B, FIRST, true>(cpu, bus, code, ops, ea);
     };
-    match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
-        Step::Next => {}
+    let ea2 = match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
+        Step::Next(next) => next,
         Step::Exit(out) => return out,
         Step::Slow => return run_op::<B, FIRST, false>(cpu, bus, code, ops, ea),
-    }
-    let ea2 = ea.wrapping_add(4);
+    };
     match exec_op::<B, SECOND, true>(cpu, bus, code, j, ea2) {
-        Step::Next => dispatch::<B>(cpu, bus, code, rest, ea2.wrapping_add(4)),
+        Step::Next(next) => dispatch::<B>(cpu, bus, code, j, rest, next),
         Step::Exit(out) => out,
         Step::Slow => run_op::<B, SECOND, false>(cpu, bus, code, &ops[1..], ea2),
     }
@@ -558,9 +577,8 @@ impl Cpu {
         };
         let insns = code.ops(slot);
         let n = insns.len().min(budget as usize);
-        self.blk_ea = start;
         self.blk_ns = self.now_ns;
-        let out = dispatch::<B>(self, bus, code, &insns[..n], start);
+        let out = enter::<B>(self, bus, code, &insns[..n], start);
         self.nip = out.ea();
         match out.kind() {
             Out::SYSCALL => Some(Exit::Syscall),
@@ -579,21 +597,20 @@ impl Cpu {
         if self.now_ns < self.chain_until {
             let gens = (self.tlb.generation(), code.generation());
             if let Some(slot) = self.jump_cache.get(target, gens) {
-                self.blk_ea = target;
                 self.blk_ns = self.now_ns;
-                return dispatch::<B>(self, bus, code, code.ops(slot), target);
+                return enter::<B>(self, bus, code, code.ops(slot), target);
             }
         }
         Out::new(Out::JUMP, target)
     }
 
-    /// Bring the clock to just after the op at `ea` in the running block. Ops do
-    /// not tick the clock one by one: it is set from the op's position when the
-    /// run leaves the block and before anything that reads the time (timebase,
-    /// decrementer, device accesses).
+    /// Bring the clock to just after op `i` of the running block. Ops do not tick
+    /// the clock one by one: it is set from the op's position when the run leaves
+    /// the block and before anything that reads the time (timebase, decrementer,
+    /// device accesses).
     #[inline(always)]
-    fn sync_time(&mut self, ea: u32) {
-        let done = (ea.wrapping_sub(self.blk_ea) >> 2) as u64 + 1;
+    fn sync_time(&mut self, i: &Insn) {
+        let done = i.idx as u64 + 1;
         self.now_ns = self.blk_ns + done * self.cfg.ns_per_insn;
     }
 
@@ -1189,6 +1206,12 @@ impl Cpu {
                 }
                 return Ok(Flow::Jump(t));
             }
+            Op::Goto => {
+                if i.f & F_LK != 0 {
+                    self.lr = ea_insn.wrapping_add(4);
+                }
+                return Ok(Flow::Goto(ea_insn.wrapping_add(i.imm)));
+            }
             Op::Bc => {
                 let taken = self.branch_taken(i.d as u32, i.a as u32, true);
                 if i.f & F_LK != 0 {
@@ -1280,22 +1303,22 @@ impl Cpu {
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
             Op::Mfspr => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 if let Some(v) = self.mfspr(i.imm)? {
                     self.gpr[d] = v;
                 }
             }
             Op::Mtspr => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 self.mtspr(i.imm, self.gpr[d])?;
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
             Op::MtsprQuiet => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 self.mtspr(i.imm, self.gpr[d])?;
             }
             Op::Mftb => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let tb = self.tb.tb(self.now_ns);
                 self.gpr[d] = match i.imm {
                     268 => tb as u32,
@@ -1340,7 +1363,7 @@ impl Cpu {
 
             // ---- cache
             Op::Dcbz => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let ea = self.ea(op, i) & !31;
                 if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
                     let line = pa as usize..pa as usize + 32;
@@ -1462,7 +1485,7 @@ impl Cpu {
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
             }
             Op::Lmw => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let mut ea = self.ea(op, i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
@@ -1470,7 +1493,7 @@ impl Cpu {
                 }
             }
             Op::Stmw => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let mut ea = self.ea(op, i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
@@ -1478,7 +1501,7 @@ impl Cpu {
                 }
             }
             Op::Lswi | Op::Lswx => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
@@ -1487,7 +1510,7 @@ impl Cpu {
                 self.load_string(bus, d, ea, n)?;
             }
             Op::Stswi | Op::Stswx => {
-                self.sync_time(ea_insn);
+                self.sync_time(i);
                 let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
@@ -1530,7 +1553,7 @@ impl Cpu {
                         self.store_op::<B, 4, FAST>(bus, ea, w)?;
                     }
                     Op::Stfd | Op::StfdX => {
-                        self.sync_time(ea_insn);
+                        self.sync_time(i);
                         let v = self.fpr[d];
                         // Check the second word's page first so a fault writes nothing.
                         if (ea & 0xFFF) > 0xFF8 {

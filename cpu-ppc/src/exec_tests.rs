@@ -383,3 +383,53 @@ fn mftb_and_spr_access() {
     assert_eq!(cpu.gpr[6], 9);
     assert_eq!(cpu.nip, 0x1018);
 }
+
+#[test]
+fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
+    // `b` and `bl` to the same page become `Goto`s: their targets' ops follow in
+    // the block. Control, LR and the clock must be exactly as if each had ended it.
+    let src = "li r3,1\n b 1f\n li r3,2\n 1: bl 2f\n li r4,5\n sc\n \
+               2: mflr r5\n addi r3,r3,10\n blr";
+    let (mut cpu, mut bus) = user(src);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.gpr[4], cpu.gpr[5]), (11, 5, 0x1010));
+    // li, b, bl, mflr, addi, blr, li, sc
+    assert_eq!(cpu.now_ns, 8 * cpu.cfg.ns_per_insn);
+    let ops: Vec<_> = crate::translate::translate_block(&mut bus, 0x1000, 0)
+        .iter()
+        .map(|i| (i.op, i.idx))
+        .collect();
+    use crate::decode::Op;
+    assert_eq!(
+        ops,
+        [
+            (Op::Li, 0),
+            (Op::Goto, 1),
+            (Op::Goto, 2),
+            (Op::Mfspr, 3),
+            (Op::Addi, 4),
+            (Op::Bclr, 5),
+        ]
+    );
+}
+
+#[test]
+fn fault_after_a_goto_reports_its_own_address() {
+    let (mut cpu, mut bus) = user("b 1f\n nop\n nop\n 1: .long 0\n sc");
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
+    assert_eq!(cpu.nip, 0x100c);
+    assert_eq!(
+        cpu.user_fault,
+        Some(Exception::Program {
+            srr1: PROGRAM_ILLEGAL
+        })
+    );
+}
+
+#[test]
+fn branch_to_another_page_ends_the_block() {
+    let (_, mut bus) = user("li r3,1\n b .+0x1000\n li r3,2");
+    let ops = crate::translate::translate_block(&mut bus, 0x1000, 0);
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[1].op, crate::decode::Op::B);
+}

@@ -197,9 +197,7 @@ pub struct Cpu {
     /// Chaining from block to block stops at this virtual time (see
     /// `exec::Cpu::chain`).
     pub(crate) chain_until: u64,
-    /// The running block: its first op's address and the time before it (see
-    /// `exec::Cpu::sync_time`).
-    pub(crate) blk_ea: u32,
+    /// The time before the running block's first op (see `exec::Cpu::sync_time`).
     pub(crate) blk_ns: u64,
     pub(crate) jump_cache: exec::JumpCache,
 }
@@ -265,7 +263,6 @@ impl Cpu {
             end_block: false,
             exception: None,
             chain_until: 0,
-            blk_ea: 0,
             blk_ns: 0,
             jump_cache: exec::JumpCache::new(),
         }

@@ -1,7 +1,7 @@
 //! Guest code to blocks: decode from a physical address until a block-ending
 //! instruction, the end of the page, or the length limit.
 
-use crate::decode::{decode, ends_block, Insn};
+use crate::decode::{decode, ends_block, Insn, Op, F_AA};
 use crate::Bus;
 
 /// Longest block, in instructions. Long enough to amortise the lookup; short enough
@@ -10,18 +10,37 @@ pub const MAX_BLOCK_INSNS: usize = 64;
 
 /// Decode the block starting at physical address `pa` (word aligned). RAM is read
 /// directly; anything else (the ROM) through the bus.
+///
+/// A relative `b`/`bl` to the same page does not end the block: translation goes
+/// on at its target (a `Goto`), so the jump costs no block lookup. Blocks still
+/// never leave their page, so invalidating a page drops exactly the blocks that
+/// read it; effective and physical addresses agree within a page, so the target
+/// is the same whatever the mapping.
 pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
     let mut insns = Vec::with_capacity(16);
+    let page = pa & !0xFFF;
     let mut addr = pa;
     loop {
         let word = match bus.ram().read_u32(addr) {
             Some(w) => w,
             None => bus.read(addr, 4, now_ns),
         };
-        let insn = decode(word);
+        let mut insn = decode(word);
+        insn.idx = insns.len() as u8;
+        let mut next = addr.wrapping_add(4);
+        let mut ends = ends_block(&insn);
+        if insn.op == Op::B && insn.f & F_AA == 0 {
+            let target = addr.wrapping_add(insn.imm);
+            if target & !0xFFF == page {
+                insn.op = Op::Goto;
+                insn.handler = Op::Goto as u8;
+                next = target;
+                ends = false;
+            }
+        }
         insns.push(insn);
-        addr = addr.wrapping_add(4);
-        if ends_block(&insn) || addr & 0xFFF == 0 || insns.len() >= MAX_BLOCK_INSNS {
+        addr = next;
+        if ends || addr & !0xFFF != page || insns.len() >= MAX_BLOCK_INSNS {
             return insns;
         }
     }
