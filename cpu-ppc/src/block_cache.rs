@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use crate::decode::Insn;
+use crate::exec::end_marker;
 
 const FAST_SIZE: usize = 4096;
 /// More blocks than this and the cache starts over (like QEMU's full TB flush).
@@ -17,7 +18,8 @@ const NO_SLOT: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Block {
     pub pa: u32,
-    pub insns: Box<[Insn]>,
+    /// The ops, then an end marker (see `exec::end_marker`).
+    insns: Box<[Insn]>,
 }
 
 #[derive(Debug)]
@@ -84,10 +86,12 @@ impl BlockCache {
         Some(slot)
     }
 
-    pub fn insert(&mut self, pa: u32, insns: Vec<Insn>) -> u32 {
+    /// Add the block of `insns` at `pa`, which gets its end marker here.
+    pub fn insert(&mut self, pa: u32, mut insns: Vec<Insn>) -> u32 {
         if self.map.len() >= MAX_BLOCKS {
             self.clear();
         }
+        insns.push(end_marker(insns.len()));
         let block = Block {
             pa,
             insns: insns.into(),
@@ -113,7 +117,7 @@ impl BlockCache {
         &self.slab[slot as usize]
     }
 
-    /// A block's ops, to run.
+    /// A block's ops, to run: never empty, and ending in its end marker.
     #[inline(always)]
     pub fn ops(&self, slot: u32) -> &[Insn] {
         self.slab.get(slot as usize).map_or(&[], |b| &b.insns)
