@@ -32,7 +32,7 @@ impl Cpu {
 
     fn fp_write(&mut self, i: &Insn, out: Outcome) -> Result<Flow, Exception> {
         if let Some(v) = out.value {
-            self.fpr[i.d as usize] = v;
+            self.fpr[i.d as usize & 31] = v;
         }
         self.fp_cr1(i);
         self.fp_trap(out.trap)?;
@@ -44,9 +44,9 @@ impl Cpu {
     pub(crate) fn step_fp(&mut self, op: Op, i: &Insn, ea: u32) -> Result<Flow, Exception> {
         self.fp_available()?;
         let (a, b, c) = (
-            self.fpr[i.a as usize],
-            self.fpr[i.b as usize],
-            self.fpr[i.c as usize],
+            self.fpr[i.a as usize & 31],
+            self.fpr[i.b as usize & 31],
+            self.fpr[i.c as usize & 31],
         );
         if let Some(fop) = op.fp_arith() {
             let out = fpu::arith_outcome(fop, &mut self.fpscr, a, b, c);
@@ -61,7 +61,7 @@ impl Cpu {
                 Ok(Flow::Next)
             }
             Op::Fmr | Op::Fneg | Op::Fabs | Op::Fnabs => {
-                self.fpr[i.d as usize] = match op {
+                self.fpr[i.d as usize & 31] = match op {
                     Op::Fmr => b,
                     Op::Fneg => b ^ SIGN,
                     Op::Fabs => b & !SIGN,
@@ -79,7 +79,7 @@ impl Cpu {
                 self.fp_write(i, out)
             }
             Op::Mffs => {
-                self.fpr[i.d as usize] = fpu::mffs(self.fpscr);
+                self.fpr[i.d as usize & 31] = fpu::mffs(self.fpscr);
                 self.fp_cr1(i);
                 Ok(Flow::Next)
             }
