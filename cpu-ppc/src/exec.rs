@@ -219,7 +219,7 @@ enum Step {
 
 /// Runs one op of kind `OP` (its time already counted).
 #[inline(always)]
-fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
+fn exec_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
@@ -227,7 +227,7 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool>(
     ea: u32,
 ) -> Step {
     let op = Op::ALL[OP as usize];
-    let out = match cpu.step::<B, OP, FAST>(bus, i, ea) {
+    let out = match cpu.step::<B, OP, FAST, NZ>(bus, i, ea) {
         Ok(Flow::Next) if may_end_block(op) && !(FAST && single_access(op)) && cpu.end_block => {
             Out::new(Out::FALL, ea.wrapping_add(4))
         }
@@ -285,7 +285,7 @@ fn run_end<B: Bus>(cpu: &mut Cpu, _: &mut B, _: &BlockCache, end: &Insn, ea: u32
 /// crossing, stores into code), so the common path saves few registers. Never
 /// inlined, so the slow copy stays out of the fast one.
 #[inline(never)]
-fn run_op<B: Bus, const OP: u8, const FAST: bool>(
+fn run_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
@@ -296,10 +296,10 @@ fn run_op<B: Bus, const OP: u8, const FAST: bool>(
         // The slow path may reach devices, which see the time of this op.
         cpu.sync_time(i);
     }
-    match exec_op::<B, OP, FAST>(cpu, bus, code, i, ea) {
+    match exec_op::<B, OP, FAST, NZ>(cpu, bus, code, i, ea) {
         Step::Next(next) => dispatch::<B>(cpu, bus, code, i, next),
         Step::Exit(out) => out,
-        Step::Slow if FAST => run_op::<B, OP, false>(cpu, bus, code, i, ea),
+        Step::Slow if FAST => run_op::<B, OP, false, NZ>(cpu, bus, code, i, ea),
         // Only the fast path asks for the slow one.
         Step::Slow => Out::new(Out::FALL, ea),
     }
@@ -315,16 +315,16 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
     i: &Insn,
     ea: u32,
 ) -> Out {
-    let ea2 = match exec_op::<B, FIRST, true>(cpu, bus, code, i, ea) {
+    let ea2 = match exec_op::<B, FIRST, true, true>(cpu, bus, code, i, ea) {
         Step::Next(next) => next,
         Step::Exit(out) => return out,
-        Step::Slow => return run_op::<B, FIRST, false>(cpu, bus, code, i, ea),
+        Step::Slow => return run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea),
     };
     let j = next(i);
-    match exec_op::<B, SECOND, true>(cpu, bus, code, j, ea2) {
+    match exec_op::<B, SECOND, true, true>(cpu, bus, code, j, ea2) {
         Step::Next(next) => dispatch::<B>(cpu, bus, code, j, next),
         Step::Exit(out) => out,
-        Step::Slow => run_op::<B, SECOND, false>(cpu, bus, code, j, ea2),
+        Step::Slow => run_op::<B, SECOND, false, true>(cpu, bus, code, j, ea2),
     }
 }
 
@@ -393,25 +393,59 @@ fused_pairs! {
     (LbzX, AndiRc)
 }
 
-const _: () = assert!(Op::ALL.len() + FUSED.len() <= END as usize);
+/// The loads and stores that get a second handler for rA != 0, which adds the
+/// register without testing for rA = 0 (rA = 0 reads as 0 in an address). Pairs
+/// make the same assumption, so `fuse` pairs these only when rA != 0.
+macro_rules! nonzero_base {
+    ($($x:ident)*) => {
+        const NONZERO_BASE: &[Op] = &[$(Op::$x,)*];
+
+        impl<B: Bus> Handlers<B> {
+            const NONZERO: &'static [Handler<B>] =
+                &[$(run_op::<B, { Op::$x as u8 }, true, true>,)*];
+        }
+    };
+}
+
+nonzero_base! {
+    Lwz Lbz Lhz Lha Stw Stb Sth LwzX LbzX LhzX LhaX StwX StbX SthX
+    Lfs Lfd Stfs Stfd LfsX LfdX StfsX StfdX
+}
+
+const _: () = assert!(Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() <= END as usize);
+
+/// Whether op `op` computes an address from rA, where rA = 0 reads as 0.
+const fn reads_ra_or_zero(op: Op) -> bool {
+    may_end_block(op) || matches!(op, Op::Icbi | Op::DcbNop)
+}
+
+/// The handler of `i` on its own (unfused).
+fn single_handler(i: &Insn) -> u8 {
+    match NONZERO_BASE.iter().position(|&op| op == i.op) {
+        Some(k) if i.a != 0 => (Op::ALL.len() + FUSED.len() + k) as u8,
+        _ => i.op as u8,
+    }
+}
 
 macro_rules! handler_table {
     ($($name:ident)*) => {
         impl<B: Bus> Handlers<B> {
-            const SINGLE: &'static [Handler<B>] = &[$(run_op::<B, { Op::$name as u8 }, true>,)*];
+            const SINGLE: &'static [Handler<B>] =
+                &[$(run_op::<B, { Op::$name as u8 }, true, false>,)*];
         }
     };
 }
 crate::decode::for_each_op!(handler_table);
 
 impl<B: Bus> Handlers<B> {
-    /// Handler ids: below `Op::ALL.len()` single ops, then `FUSED` pairs, and `END`
-    /// last; padded to 256 entries so no `u8` id is out of range.
+    /// Handler ids: below `Op::ALL.len()` single ops, then `FUSED` pairs, then the
+    /// `NONZERO_BASE` ops' copies for rA != 0, and `END` last; padded to 256 entries
+    /// so no `u8` id is out of range.
     const TABLE: &'static [Handler<B>; 256] = &Self::table();
 
     const fn table() -> [Handler<B>; 256] {
-        let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }, true>; 256];
-        let (s, p) = (Self::SINGLE, Self::PAIRS);
+        let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }, true, false>; 256];
+        let (s, p, n) = (Self::SINGLE, Self::PAIRS, Self::NONZERO);
         let mut k = 0;
         while k < s.len() {
             t[k] = s[k];
@@ -422,6 +456,11 @@ impl<B: Bus> Handlers<B> {
             t[s.len() + k] = p[k];
             k += 1;
         }
+        let mut k = 0;
+        while k < n.len() {
+            t[s.len() + p.len() + k] = n[k];
+            k += 1;
+        }
         t[END as usize] = run_end::<B>;
         t
     }
@@ -430,14 +469,15 @@ impl<B: Bus> Handlers<B> {
 /// Picks each op's handler for a freshly translated block: pairs from `FUSED`,
 /// greedily from the start.
 pub(crate) fn fuse(ops: &mut [Insn]) {
+    let fusable = |i: &Insn| i.a != 0 || !reads_ra_or_zero(i.op);
     let mut k = 0;
     while k < ops.len() {
-        ops[k].handler = ops[k].op as u8;
-        if let Some(next) = ops.get(k + 1).map(|n| n.op) {
-            let first = ops[k].op;
-            if let Some(p) = FUSED.iter().position(|&(x, y)| x == first && y == next) {
+        ops[k].handler = single_handler(&ops[k]);
+        if let Some(next) = ops.get(k + 1).filter(|n| fusable(n) && fusable(&ops[k])) {
+            let (first, second) = (ops[k].op, next.op);
+            if let Some(p) = FUSED.iter().position(|&(x, y)| x == first && y == second) {
                 ops[k].handler = (Op::ALL.len() + p) as u8;
-                ops[k + 1].handler = next as u8;
+                ops[k + 1].handler = single_handler(&ops[k + 1]);
                 k += 2;
                 continue;
             }
@@ -605,10 +645,8 @@ impl Cpu {
             let n = budget as usize;
             let mut cut = [end_marker(n); MAX_BLOCK_INSNS + 1];
             cut[..n].copy_from_slice(&insns[..n]);
-            if cut[n - 1].handler as usize >= Op::ALL.len() {
-                // Its pair partner is cut off.
-                cut[n - 1].handler = cut[n - 1].op as u8;
-            }
+            // Its pair partner may be cut off.
+            cut[n - 1].handler = single_handler(&cut[n - 1]);
             enter::<B>(self, bus, code, &cut[..=n], start)
         };
         self.nip = out.ea();
@@ -899,8 +937,8 @@ impl Cpu {
     /// constant in every handler, so the form test folds away where the op has one
     /// form only.
     #[inline(always)]
-    fn ea(&self, op: Op, i: &Insn) -> u32 {
-        let base = if i.a == 0 {
+    fn ea<const NZ: bool>(&self, op: Op, i: &Insn) -> u32 {
+        let base = if !NZ && i.a == 0 {
             0
         } else {
             self.gpr[i.a as usize & 31]
@@ -1064,7 +1102,7 @@ impl Cpu {
     /// address `ea_insn`. Always inlined into a handler of a single `OP`, so the
     /// `match` folds away.
     #[inline(always)]
-    fn step<B: Bus, const OP: u8, const FAST: bool>(
+    fn step<B: Bus, const OP: u8, const FAST: bool, const NZ: bool>(
         &mut self,
         bus: &mut B,
         i: &Insn,
@@ -1396,7 +1434,7 @@ impl Cpu {
             // ---- cache
             Op::Dcbz => {
                 self.sync_time(i);
-                let ea = self.ea(op, i) & !31;
+                let ea = self.ea::<NZ>(op, i) & !31;
                 if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
                     let line = pa as usize..pa as usize + 32;
                     if let Some(bytes) = bus.ram().bytes_mut().get_mut(line) {
@@ -1409,16 +1447,16 @@ impl Cpu {
                 }
             }
             Op::Dcbst => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.load_op::<B, 1, FAST>(bus, ea)?;
             }
             Op::Dcbi => {
                 self.supervisor()?;
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.translate_data(bus, ea, Access::Store)?;
             }
             Op::Icbi => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 let pa = self.translate_data(bus, ea, Access::Load)?;
                 let ram = bus.ram();
                 let page = pa >> 12;
@@ -1430,58 +1468,58 @@ impl Cpu {
 
             // ---- integer loads and stores
             Op::Lwz | Op::LwzX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lbz | Op::LbzX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = self.load_op::<B, 1, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lhz | Op::LhzX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lha | Op::LhaX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)? as i16 as i32 as u32;
                 self.update(i, ea);
             }
             Op::Stw | Op::StwX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Stb | Op::StbX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.store_op::<B, 1, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Sth | Op::SthX => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.store_op::<B, 2, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Lwbrx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?.swap_bytes();
             }
             Op::Lhbrx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.gpr[d] = (self.load_op::<B, 2, FAST>(bus, ea)? as u16).swap_bytes() as u32;
             }
             Op::Stwbrx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d].swap_bytes())?;
             }
             Op::Sthbrx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 self.store_op::<B, 2, FAST>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
             }
             Op::Lwarx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1490,7 +1528,7 @@ impl Cpu {
                 self.reserve_addr = ea;
             }
             Op::Stwcx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1503,14 +1541,14 @@ impl Cpu {
                 self.set_cr_field(0, if ok { 2 } else { 0 } | so);
             }
             Op::Eciwx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
             }
             Op::Ecowx => {
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1518,7 +1556,7 @@ impl Cpu {
             }
             Op::Lmw => {
                 self.sync_time(i);
-                let mut ea = self.ea(op, i);
+                let mut ea = self.ea::<NZ>(op, i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
                     ea = ea.wrapping_add(4);
@@ -1526,7 +1564,7 @@ impl Cpu {
             }
             Op::Stmw => {
                 self.sync_time(i);
-                let mut ea = self.ea(op, i);
+                let mut ea = self.ea::<NZ>(op, i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
                     ea = ea.wrapping_add(4);
@@ -1537,7 +1575,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(op, i), self.xer & 0x7F)
+                    (self.ea::<NZ>(op, i), self.xer & 0x7F)
                 };
                 self.load_string(bus, d, ea, n)?;
             }
@@ -1546,7 +1584,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea(op, i), self.xer & 0x7F)
+                    (self.ea::<NZ>(op, i), self.xer & 0x7F)
                 };
                 let mut r = d;
                 for k in 0..n {
@@ -1569,7 +1607,7 @@ impl Cpu {
             | Op::StfdX
             | Op::Stfiwx => {
                 self.fp_available()?;
-                let ea = self.ea(op, i);
+                let ea = self.ea::<NZ>(op, i);
                 match op {
                     Op::Lfs | Op::LfsX => {
                         let w = self.load_op::<B, 4, FAST>(bus, ea)?;

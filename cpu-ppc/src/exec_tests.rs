@@ -433,3 +433,16 @@ fn branch_to_another_page_ends_the_block() {
     assert_eq!(ops.len(), 2);
     assert_eq!(ops[1].op, crate::decode::Op::B);
 }
+
+#[test]
+fn ra_zero_addresses_read_zero_even_beside_a_fusable_op() {
+    // rA = 0 reads as 0, not r0, also where `lis; lwz` would otherwise be fused
+    // into a handler that skips that test.
+    let (mut cpu, mut bus) = user(
+        "li r0,0x4000\n li r5,0x77\n stw r5,0x200(0)\n lis r3,1\n lwz r4,0x200(0)\n \
+         li r6,0x204\n stwx r5,0,r6\n lis r3,2\n lwzx r7,0,r6\n lwz r8,0x200(r0)\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[4], cpu.gpr[7], cpu.gpr[8]), (0x77, 0x77, 0x77));
+    assert_eq!(bus.ram.read_u32(0x4200), Some(0));
+}
