@@ -507,7 +507,7 @@ struct JumpEntry {
 }
 
 impl JumpCache {
-    const SIZE: usize = 4096;
+    const SIZE: usize = 1024;
 
     pub(crate) fn new() -> JumpCache {
         let empty = JumpEntry {
