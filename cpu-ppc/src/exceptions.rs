@@ -96,6 +96,12 @@ impl Cpu {
             0
         };
         self.nip = prefix | e.vector();
+        tracing::debug!(
+            target: "int",
+            "Raise exception at {srr0:08x} => {:08x} ({e:x?}) SRR1 {:08x}",
+            self.nip,
+            self.srr1
+        );
         if self.log_exceptions {
             self.exception_log.push((srr0, e.vector(), self.dar));
         }

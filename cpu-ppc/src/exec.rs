@@ -486,6 +486,32 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
     }
 }
 
+/// `-d in_asm`: a freshly translated block, as QEMU prints it, at the effective
+/// addresses it runs at (a `Goto`'s target follows it).
+#[cold]
+fn log_block<B: Bus>(bus: &mut B, ea: u32, pa: u32, insns: &[Insn], now_ns: u64) {
+    use std::fmt::Write;
+    let mut text = String::from("IN:\n");
+    let mut addr = pa;
+    for i in insns {
+        let word = match bus.ram().read_u32(addr) {
+            Some(w) => w,
+            None => bus.read(addr, 4, now_ns),
+        };
+        let va = (ea & !0xFFF) | (addr & 0xFFF);
+        let _ = writeln!(
+            text,
+            "0x{va:08x}:  {}",
+            crate::disasm::disassemble(word, va)
+        );
+        addr = match i.op {
+            Op::Goto => addr.wrapping_add(i.imm),
+            _ => addr.wrapping_add(4),
+        };
+    }
+    tracing::debug!(target: "in_asm", "{text}");
+}
+
 /// How long (in instructions' time) one run of handlers may chain through
 /// branches before returning to `Cpu::run`.
 const CHAIN_INSNS: u64 = 2048;
@@ -749,6 +775,9 @@ impl Cpu {
             return Ok(slot);
         }
         let mut insns = translate_block(bus, pa, self.now_ns);
+        if tracing::enabled!(target: "in_asm", tracing::Level::DEBUG) {
+            log_block(bus, ea, pa, &insns, self.now_ns);
+        }
         fuse(&mut insns);
         let ram = bus.ram();
         if ram.contains(pa, 4) {

@@ -2,8 +2,9 @@
 //!
 //! Each category is a tracing target of the same name: a device logs an
 //! unimplemented register with `tracing::debug!(target: "unimp", ...)`, the CPU
-//! logs each translated block with `target: "in_asm"`. `-d unimp,int` turns
-//! those targets on at every level; everything else shows warnings only.
+//! logs each translated block with `target: "in_asm"` and each exception with
+//! `target: "int"`. `-d unimp,int` turns those targets on at every level;
+//! everything else shows warnings only.
 //! `RUST_LOG` adds its own directives on top.
 
 use std::fs::File;

@@ -182,6 +182,48 @@ fn openbios_prompt_evaluates_forth_and_banner_matches_qemu() {
 }
 
 #[test]
+fn minus_d_in_asm_and_int_log_blocks_and_exceptions_to_the_file() {
+    if !Path::new(OPENBIOS).exists() {
+        return missing(
+            OPENBIOS,
+            "run scripts/setup (apt-get install qemu-system-data)",
+        );
+    }
+    let dir = temp_dir("log");
+    let log = dir.join("beige.log");
+    let mut vm = Vm::start(&[
+        "-nographic",
+        "-d",
+        "in_asm,int",
+        "-D",
+        log.to_str().unwrap(),
+    ]);
+    vm.expect("0 > ", 2 * MINUTE);
+    vm.send(b"\x01x");
+    let (code, out) = vm.wait(MINUTE);
+    assert_eq!(code, Some(0), "{out}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    // The reset vector's block, disassembled by capstone, at its address.
+    let first = text.find("IN:").expect("no block logged");
+    assert!(
+        text[first..].starts_with("IN:\n0xfff00100:  b 0xfff"),
+        "{}",
+        &text[first..first + 80.min(text.len() - first)]
+    );
+    assert!(text.contains(":  lis r"), "no disassembly");
+    // OpenBIOS takes its page faults in its own handlers.
+    let raised: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Raise exception at "))
+        .collect();
+    assert!(
+        raised.iter().any(|l| l.contains("=> 00000300 (Dsi")),
+        "{raised:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn linux_with_qemus_command_line_runs_its_checks_and_powers_off() {
     let Some(k) = kernel() else { return };
     let k = k.to_str().unwrap();
