@@ -332,9 +332,9 @@ struct Handlers<B>(std::marker::PhantomData<B>);
 
 /// The adjacent pairs that get one handler: the most frequent in OpenBIOS's boot
 /// (constant loads, loads and stores off a `lis` base, compare and branch,
-/// `mtctr; bctr`), then Linux's (compare and branch in loops). A pair's first op
-/// is never the last of its block; when it leaves the block (a branch taken), the
-/// second does not run.
+/// `mtctr; bctr`, a jump within the page), then Linux's (compare and branch in
+/// loops, byte loads). A pair's first op is never the last of its block; when it
+/// leaves the block (a branch taken), the second does not run.
 macro_rules! fused_pairs {
     ($(($x:ident, $y:ident))*) => {
         const FUSED: &[(Op, Op)] = &[$((Op::$x, Op::$y),)*];
@@ -361,7 +361,7 @@ fused_pairs! {
     (Lwz, Cmp)
     (LwzX, MtsprQuiet)
     (Lwz, Cmpi)
-    (Bc, B)
+    (Bc, Goto)
     (MtsprQuiet, Bcctr)
     (Addi, Rlwinm)
     (Rlwinm, Addi)
@@ -373,16 +373,17 @@ fused_pairs! {
     (LwzX, Bclr)
     (Stw, Mfspr)
     (Mfspr, Stw)
-    (Stw, B)
+    (Stw, Goto)
     (Lwz, Stw)
     (Stw, Addi)
     (Addi, B)
+    (Addi, Goto)
     (Addi, MtsprQuiet)
     (Lwz, MtsprQuiet)
     (Or, Bclr)
     (MtsprQuiet, Or)
-    (Or, B)
-    (MtsprQuiet, B)
+    (Or, Goto)
+    (MtsprQuiet, Goto)
     (MtsprQuiet, Bclr)
     (StbX, Addi)
     (Bc, Cmpi)
@@ -391,6 +392,16 @@ fused_pairs! {
     (Lbz, Cmpi)
     (AndiRc, Bc)
     (LbzX, AndiRc)
+    (Goto, Lis)
+    (Cmpli, Bc)
+    (Bc, Addi)
+    (Addi, Cmpli)
+    (Lwz, Xor)
+    (Xor, Lwz)
+    (Bc, Lbz)
+    (Stw, Stw)
+    (Bc, LbzX)
+    (Rlwinm, Rlwinm)
 }
 
 /// The loads and stores that get a second handler for rA != 0, which adds the
