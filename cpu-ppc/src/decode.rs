@@ -311,23 +311,48 @@ pub fn rot_mask(mb: u32, me: u32) -> u32 {
     }
 }
 
+/// The loads and stores with separate D-form and X-form ops.
+const FORMS: [(Op, Op); 11] = [
+    (Op::Lwz, Op::LwzX),
+    (Op::Lbz, Op::LbzX),
+    (Op::Lhz, Op::LhzX),
+    (Op::Lha, Op::LhaX),
+    (Op::Stw, Op::StwX),
+    (Op::Stb, Op::StbX),
+    (Op::Sth, Op::SthX),
+    (Op::Lfs, Op::LfsX),
+    (Op::Lfd, Op::LfdX),
+    (Op::Stfs, Op::StfsX),
+    (Op::Stfd, Op::StfdX),
+];
+
 impl Op {
     /// The X form of a load or store that has a D form; any other op unchanged.
     pub const fn indexed(self) -> Op {
-        match self {
-            Op::Lwz => Op::LwzX,
-            Op::Lbz => Op::LbzX,
-            Op::Lhz => Op::LhzX,
-            Op::Lha => Op::LhaX,
-            Op::Stw => Op::StwX,
-            Op::Stb => Op::StbX,
-            Op::Sth => Op::SthX,
-            Op::Lfs => Op::LfsX,
-            Op::Lfd => Op::LfdX,
-            Op::Stfs => Op::StfsX,
-            Op::Stfd => Op::StfdX,
-            op => op,
+        let mut k = 0;
+        while k < FORMS.len() {
+            if FORMS[k].0 as u8 == self as u8 {
+                return FORMS[k].1;
+            }
+            k += 1;
         }
+        self
+    }
+
+    /// For an op of `FORMS`, whether it is the X form; None for any other op
+    /// (`Insn::f` says).
+    pub const fn form(self) -> Option<bool> {
+        let mut k = 0;
+        while k < FORMS.len() {
+            if FORMS[k].0 as u8 == self as u8 {
+                return Some(false);
+            }
+            if FORMS[k].1 as u8 == self as u8 {
+                return Some(true);
+            }
+            k += 1;
+        }
+        None
     }
 }
 

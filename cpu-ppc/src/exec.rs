@@ -16,7 +16,7 @@ use crate::mmu::{self, Access, Fault, PteMem};
 use crate::ram::GuestRam;
 use crate::spr::HID0_POWER_MODES;
 use crate::tlb::SoftTlb;
-use crate::translate::{translate_block, MAX_BLOCK_INSNS};
+use crate::translate::{fetch_word, translate_block, MAX_BLOCK_INSNS};
 use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
 
 /// What happens after an op.
@@ -123,54 +123,6 @@ fn next(i: &Insn) -> &Insn {
     unsafe { &*(i as *const Insn).add(1) }
 }
 
-/// Whether an op can ask to end the block early (MMIO, a store into code, a cache
-/// flush of code) without itself changing control flow.
-const fn may_end_block(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Lwz
-            | Op::Lbz
-            | Op::Lhz
-            | Op::Lha
-            | Op::Stw
-            | Op::Stb
-            | Op::Sth
-            | Op::LwzX
-            | Op::LbzX
-            | Op::LhzX
-            | Op::LhaX
-            | Op::StwX
-            | Op::StbX
-            | Op::SthX
-            | Op::Lwbrx
-            | Op::Lhbrx
-            | Op::Stwbrx
-            | Op::Sthbrx
-            | Op::Lwarx
-            | Op::Stwcx
-            | Op::Eciwx
-            | Op::Ecowx
-            | Op::Lmw
-            | Op::Stmw
-            | Op::Lswi
-            | Op::Lswx
-            | Op::Stswi
-            | Op::Stswx
-            | Op::Lfs
-            | Op::Lfd
-            | Op::Stfs
-            | Op::Stfd
-            | Op::LfsX
-            | Op::LfdX
-            | Op::StfsX
-            | Op::StfdX
-            | Op::Stfiwx
-            | Op::Dcbz
-            | Op::Dcbst
-            | Op::Dcbi
-    )
-}
-
 /// Ops whose only memory access is one `load_op`/`store_op`: on the fast path they
 /// either hit RAM through the TLB, which never ends a block, or start over on the
 /// slow path, so their fast copies need not check `Cpu::end_block`.
@@ -201,6 +153,32 @@ const fn single_access(op: Op) -> bool {
             | Op::Ecowx
             | Op::Dcbst
     )
+}
+
+/// Whether an op can ask to end the block early (MMIO, a store into code, a cache
+/// flush of code) without itself changing control flow: every memory access.
+const fn may_end_block(op: Op) -> bool {
+    single_access(op)
+        || matches!(
+            op,
+            Op::Lmw
+                | Op::Stmw
+                | Op::Lswi
+                | Op::Lswx
+                | Op::Stswi
+                | Op::Stswx
+                | Op::Lfs
+                | Op::Lfd
+                | Op::Stfs
+                | Op::Stfd
+                | Op::LfsX
+                | Op::LfdX
+                | Op::StfsX
+                | Op::StfdX
+                | Op::Stfiwx
+                | Op::Dcbz
+                | Op::Dcbi
+        )
 }
 
 /// Branches continue into the next block directly when they can (see `Cpu::chain`).
@@ -505,10 +483,7 @@ fn log_block<B: Bus>(bus: &mut B, ea: u32, pa: u32, insns: &[Insn], now_ns: u64)
     let mut text = String::from("IN:\n");
     let mut addr = pa;
     for i in insns {
-        let word = match bus.ram().read_u32(addr) {
-            Some(w) => w,
-            None => bus.read(addr, 4, now_ns),
-        };
+        let word = fetch_word(bus, addr, now_ns);
         let va = (ea & !0xFFF) | (addr & 0xFFF);
         let _ = writeln!(
             text,
@@ -973,22 +948,19 @@ impl Cpu {
         }
     }
 
-    /// Effective address of a D-form or X-form access; rA = 0 means 0. `op` is a
-    /// constant in every handler, so the form test folds away where the op has one
-    /// form only.
+    /// Effective address of a D-form or X-form access; rA = 0 means 0. `form` is
+    /// the op's `Op::form`, a constant in every handler, so the flag test is left
+    /// only for ops with both forms in one.
     #[inline(always)]
-    fn ea<const NZ: bool>(&self, op: Op, i: &Insn) -> u32 {
+    fn ea<const NZ: bool>(&self, form: Option<bool>, i: &Insn) -> u32 {
         let base = if !NZ && i.a == 0 {
             0
         } else {
             self.gpr[i.a as usize & 31]
         };
-        let indexed = match op {
-            Op::Lwz | Op::Lbz | Op::Lhz | Op::Lha | Op::Stw | Op::Stb | Op::Sth => false,
-            Op::Lfs | Op::Lfd | Op::Stfs | Op::Stfd | Op::Lmw | Op::Stmw => false,
-            Op::LwzX | Op::LbzX | Op::LhzX | Op::LhaX | Op::StwX | Op::StbX | Op::SthX => true,
-            Op::LfsX | Op::LfdX | Op::StfsX | Op::StfdX => true,
-            _ => i.f & F_INDEXED != 0,
+        let indexed = match form {
+            Some(indexed) => indexed,
+            None => i.f & F_INDEXED != 0,
         };
         if indexed {
             base.wrapping_add(self.gpr[i.b as usize & 31])
@@ -1149,6 +1121,7 @@ impl Cpu {
         ea_insn: u32,
     ) -> Result<Flow, Trap> {
         let op = Op::ALL[OP as usize];
+        let form = const { Op::ALL[OP as usize].form() };
         // Register fields are 5 bits; the mask lets the compiler drop bounds checks.
         let d = i.d as usize & 31;
         let a = i.a as usize & 31;
@@ -1474,7 +1447,7 @@ impl Cpu {
             // ---- cache
             Op::Dcbz => {
                 self.sync_time(i);
-                let ea = self.ea::<NZ>(op, i) & !31;
+                let ea = self.ea::<NZ>(form, i) & !31;
                 if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
                     let line = pa as usize..pa as usize + 32;
                     if let Some(bytes) = bus.ram().bytes_mut().get_mut(line) {
@@ -1487,16 +1460,16 @@ impl Cpu {
                 }
             }
             Op::Dcbst => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.load_op::<B, 1, FAST>(bus, ea)?;
             }
             Op::Dcbi => {
                 self.supervisor()?;
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.translate_data(bus, ea, Access::Store)?;
             }
             Op::Icbi => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 let pa = self.translate_data(bus, ea, Access::Load)?;
                 let ram = bus.ram();
                 let page = pa >> 12;
@@ -1508,58 +1481,58 @@ impl Cpu {
 
             // ---- integer loads and stores
             Op::Lwz | Op::LwzX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lbz | Op::LbzX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 1, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lhz | Op::LhzX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)?;
                 self.update(i, ea);
             }
             Op::Lha | Op::LhaX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)? as i16 as i32 as u32;
                 self.update(i, ea);
             }
             Op::Stw | Op::StwX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Stb | Op::StbX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 1, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Sth | Op::SthX => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 2, FAST>(bus, ea, self.gpr[d])?;
                 self.update(i, ea);
             }
             Op::Lwbrx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?.swap_bytes();
             }
             Op::Lhbrx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = (self.load_op::<B, 2, FAST>(bus, ea)? as u16).swap_bytes() as u32;
             }
             Op::Stwbrx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d].swap_bytes())?;
             }
             Op::Sthbrx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 2, FAST>(bus, ea, (self.gpr[d] as u16).swap_bytes() as u32)?;
             }
             Op::Lwarx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1568,7 +1541,7 @@ impl Cpu {
                 self.reserve_addr = ea;
             }
             Op::Stwcx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1581,14 +1554,14 @@ impl Cpu {
                 self.set_cr_field(0, if ok { 2 } else { 0 } | so);
             }
             Op::Eciwx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
             }
             Op::Ecowx => {
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 if ea & 3 != 0 {
                     return Err(self.alignment(ea, self.raw_word(i)).into());
                 }
@@ -1596,7 +1569,7 @@ impl Cpu {
             }
             Op::Lmw => {
                 self.sync_time(i);
-                let mut ea = self.ea::<NZ>(op, i);
+                let mut ea = self.ea::<NZ>(form, i);
                 for r in d..32 {
                     self.gpr[r] = self.load::<B, 4>(bus, ea)?;
                     ea = ea.wrapping_add(4);
@@ -1604,7 +1577,7 @@ impl Cpu {
             }
             Op::Stmw => {
                 self.sync_time(i);
-                let mut ea = self.ea::<NZ>(op, i);
+                let mut ea = self.ea::<NZ>(form, i);
                 for r in d..32 {
                     self.store::<B, 4>(bus, ea, self.gpr[r])?;
                     ea = ea.wrapping_add(4);
@@ -1615,7 +1588,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Lswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea::<NZ>(op, i), self.xer & 0x7F)
+                    (self.ea::<NZ>(form, i), self.xer & 0x7F)
                 };
                 self.load_string(bus, d, ea, n)?;
             }
@@ -1624,7 +1597,7 @@ impl Cpu {
                 let (ea, n) = if op == Op::Stswi {
                     (ra0(self), if b == 0 { 32 } else { b as u32 })
                 } else {
-                    (self.ea::<NZ>(op, i), self.xer & 0x7F)
+                    (self.ea::<NZ>(form, i), self.xer & 0x7F)
                 };
                 let mut r = d;
                 for k in 0..n {
@@ -1647,7 +1620,7 @@ impl Cpu {
             | Op::StfdX
             | Op::Stfiwx => {
                 self.fp_available()?;
-                let ea = self.ea::<NZ>(op, i);
+                let ea = self.ea::<NZ>(form, i);
                 match op {
                     Op::Lfs | Op::LfsX => {
                         let w = self.load_op::<B, 4, FAST>(bus, ea)?;

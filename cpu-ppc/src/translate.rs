@@ -8,8 +8,16 @@ use crate::Bus;
 /// that the instruction budget check between blocks stays fine-grained.
 pub const MAX_BLOCK_INSNS: usize = 64;
 
-/// Decode the block starting at physical address `pa` (word aligned). RAM is read
-/// directly; anything else (the ROM) through the bus.
+/// The instruction word at physical address `addr`: from RAM directly, anything
+/// else (the ROM) through the bus.
+pub fn fetch_word<B: Bus>(bus: &mut B, addr: u32, now_ns: u64) -> u32 {
+    match bus.ram().read_u32(addr) {
+        Some(w) => w,
+        None => bus.read(addr, 4, now_ns),
+    }
+}
+
+/// Decode the block starting at physical address `pa` (word aligned).
 ///
 /// A relative `b`/`bl` to the same page does not end the block: translation goes
 /// on at its target (a `Goto`), so the jump costs no block lookup. Blocks still
@@ -21,10 +29,7 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
     let page = pa & !0xFFF;
     let mut addr = pa;
     loop {
-        let word = match bus.ram().read_u32(addr) {
-            Some(w) => w,
-            None => bus.read(addr, 4, now_ns),
-        };
+        let word = fetch_word(bus, addr, now_ns);
         let mut insn = decode(word);
         insn.idx = insns.len() as u8;
         let mut next = addr.wrapping_add(4);
