@@ -414,6 +414,37 @@ fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
 }
 
 #[test]
+fn loop_within_a_block_keeps_exact_time() {
+    let src = "li r3,0\n li r4,100\n mtctr r4\n 1: addi r3,r3,2\n cmpwi r3,1000\n \
+               bdnz 1b\n mr r5,r3\n sc";
+    let (mut cpu, mut bus) = user(src);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.gpr[5], cpu.ctr), (200, 200, 0));
+    // li, li, mtctr, 100 × (addi, cmpwi, bdnz), mr, sc
+    assert_eq!(cpu.now_ns, (3 + 300 + 2) * cpu.cfg.ns_per_insn);
+}
+
+#[test]
+fn decrementer_fires_on_time_inside_a_bdnz_loop() {
+    let cfg = CpuConfig {
+        tb_freq: 100_000_000,
+        ..CpuConfig::default()
+    };
+    let mut bus = TestBus::new(1 << 20);
+    bus.load_words(0x900, &[0x4800_0000]); // b .
+    let src = "li r3,500\n mtdec r3\n li r5,10000\n mtctr r5\n 1: addi r4,r4,1\n bdnz 1b";
+    bus.load_words(0x1000, &crate::testutil::asm(src));
+    let mut cpu = Cpu::new(cfg);
+    cpu.msr = msr::ME | msr::EE;
+    cpu.nip = 0x1000;
+    cpu.run(&mut bus, 100_000);
+    // DEC written at the end of instruction 2 hits -1 501 instructions later:
+    // li, mtctr, then 499 of the loop, the last an addi.
+    assert_eq!(cpu.gpr[4], 250);
+    assert_eq!(cpu.srr0, 0x1014);
+}
+
+#[test]
 fn fault_after_a_goto_reports_its_own_address() {
     let (mut cpu, mut bus) = user("b 1f\n nop\n nop\n 1: .long 0\n sc");
     assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
