@@ -1,8 +1,8 @@
 //! The host-f64 fast path for the common case.
 //!
-//! When rounding is to nearest and the operands' exponents are far enough from
-//! the limits that the result can neither overflow nor become tiny, the host's
-//! IEEE double operation gives the exact PowerPC result. All that is left is the
+//! When rounding is to nearest and the operands are zeros or have exponents far
+//! enough from the limits that the result can neither overflow nor become tiny,
+//! the host's IEEE double operation gives the exact PowerPC result. All that is left is the
 //! inexact flag, which is computed exactly: TwoSum for sums, an integer product of
 //! significands for products and quotients, a 128-bit integer residual for the
 //! fused forms (run on the host FMA instruction when the CPU has one).
@@ -13,8 +13,9 @@
 //! wrong when that result sits exactly on a single-precision tie, and there the
 //! sign of the exact residual decides the direction.
 //!
-//! Everything else (NaN, infinity, zero or denormal inputs, directed rounding,
-//! extreme exponents, fsqrt, fres, frsqrte) returns None and takes the exact path.
+//! Everything else (NaN, infinity, denormal inputs, zeros in the single and
+//! fused forms, directed rounding, extreme exponents, fsqrt, fres, frsqrte)
+//! returns None and takes the exact path.
 //! `tests.rs` checks this path against the exact one bit for bit.
 
 use super::soft::INEXACT;
@@ -25,12 +26,17 @@ fn bexp(x: u64) -> u64 {
     (x >> 52) & 0x7ff
 }
 
-/// Both operands normal with unbiased exponents in -510..=511: sums, products
-/// and quotients then stay normal doubles.
-fn double_ok(a: u64, b: u64) -> bool {
+/// Normal with an unbiased exponent in -510..=511, or zero. Sums, products and
+/// quotients (by a nonzero) of such values are zero or stay normal doubles; with
+/// a zero operand they are exact. Zeros are common: loops start from them.
+fn double_ok(x: u64) -> bool {
     let lo = 1023 - 510;
     let hi = 1023 + 511;
-    (lo..=hi).contains(&bexp(a)) && (lo..=hi).contains(&bexp(b))
+    x << 1 == 0 || (lo..=hi).contains(&bexp(x))
+}
+
+fn is_zero(x: u64) -> bool {
+    x << 1 == 0
 }
 
 /// Both operands single-precision values with unbiased exponents in -60..=60:
@@ -227,18 +233,21 @@ pub fn arith(op: FpOp, fpscr: u32, a: u64, b: u64, c: u64) -> Option<(u64, u8)> 
     let (fa, fb, fc) = (f64::from_bits(a), f64::from_bits(b), f64::from_bits(c));
     let flag = |inexact: bool| if inexact { INEXACT } else { 0 };
     match op {
-        Fadd | Fsub if double_ok(a, b) => {
+        // The host's signed zeros follow the same IEEE rules in round to nearest.
+        Fadd | Fsub if double_ok(a) && double_ok(b) => {
             let fb = if op == Fsub { -fb } else { fb };
             let s = fa + fb;
             Some((s.to_bits(), flag(sum_inexact(fa, fb, s))))
         }
-        Fmul if double_ok(a, c) => {
+        Fmul if double_ok(a) && double_ok(c) => {
             let p = fa * fc;
-            Some((p.to_bits(), flag(product_inexact(a, c))))
+            let inexact = !is_zero(a) && !is_zero(c) && product_inexact(a, c);
+            Some((p.to_bits(), flag(inexact)))
         }
-        Fdiv if double_ok(a, b) => {
+        Fdiv if double_ok(a) && double_ok(b) && !is_zero(b) => {
             let q = fa / fb;
-            Some((q.to_bits(), flag(quotient_inexact(a, b, q.to_bits()))))
+            let inexact = !is_zero(a) && quotient_inexact(a, b, q.to_bits());
+            Some((q.to_bits(), flag(inexact)))
         }
         Fadds | Fsubs if in_range(a, 60) && in_range(b, 60) => {
             let fb = if op == Fsubs { -fb } else { fb };

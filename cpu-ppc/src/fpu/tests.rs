@@ -296,6 +296,9 @@ fn fast_path_agrees_with_exact_path_bit_for_bit() {
             if r & 0x30 == 0 {
                 frac &= !((1 << 29) - 1); // single-precision value
             }
+            if r & 0x1c0 == 0 {
+                return r & (1 << 63); // a signed zero
+            }
             (r & (1 << 63)) | (exp << 52) | frac
         };
         let (a, mut b, c) = (val(&mut s), val(&mut s), val(&mut s));
@@ -306,6 +309,9 @@ fn fast_path_agrees_with_exact_path_bit_for_bit() {
             if i % 10 == 0 {
                 b = (-p).to_bits() & !((1 << 28) - 1);
             }
+        } else if i % 7 == 0 {
+            // b = ±a: sums and differences of zero, with their signs.
+            b = a ^ (next(&mut s) & (1 << 63));
         }
         let cfg = [0, XE, FX | XX | FI][i % 3];
         let (mut f1, mut f2) = (cfg, cfg);
