@@ -1686,7 +1686,7 @@ impl Cpu {
             | Op::Mtfsfi
             | Op::Mtfsb0
             | Op::Mtfsb1
-            | Op::Mcrfs => return Ok(self.step_fp(op, i, ea_insn)?),
+            | Op::Mcrfs => return self.step_fp::<FAST>(op, i, ea_insn),
             Op::Illegal => return Err(illegal().into()),
         }
         Ok(Flow::Next)

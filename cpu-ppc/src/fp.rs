@@ -3,7 +3,7 @@
 
 use crate::decode::{Insn, Op, F_RC};
 use crate::exceptions::{Exception, PROGRAM_FP};
-use crate::exec::Flow;
+use crate::exec::{Flow, Trap};
 use crate::fpu::{self, Outcome};
 use crate::{msr, Cpu};
 
@@ -39,9 +39,16 @@ impl Cpu {
         Ok(Flow::Next)
     }
 
-    /// An FP op of kind `op` (a constant where the executor inlines this).
+    /// An FP op of kind `op` (a constant where the executor inlines this). With
+    /// `FAST`, arithmetic tries only the host fast path and leaves the rest to the
+    /// slow copy, so the fast copy makes no call and saves no registers.
     #[inline(always)]
-    pub(crate) fn step_fp(&mut self, op: Op, i: &Insn, ea: u32) -> Result<Flow, Exception> {
+    pub(crate) fn step_fp<const FAST: bool>(
+        &mut self,
+        op: Op,
+        i: &Insn,
+        ea: u32,
+    ) -> Result<Flow, Trap> {
         self.fp_available()?;
         let (a, b, c) = (
             self.fpr[i.a as usize & 31],
@@ -49,8 +56,15 @@ impl Cpu {
             self.fpr[i.c as usize & 31],
         );
         if let Some(fop) = op.fp_arith() {
+            if FAST {
+                let (v, trap) = fpu::arith_fast(fop, &mut self.fpscr, a, b, c).ok_or(Trap::Slow)?;
+                self.fpr[i.d as usize & 31] = v;
+                self.fp_cr1(i);
+                self.fp_trap(trap)?;
+                return Ok(Flow::Next);
+            }
             let out = fpu::arith_outcome(fop, &mut self.fpscr, a, b, c);
-            return self.fp_write(i, out);
+            return Ok(self.fp_write(i, out)?);
         }
         match op {
             Op::Fcmpu | Op::Fcmpo => {
@@ -72,11 +86,11 @@ impl Cpu {
             }
             Op::Frsp => {
                 let out = fpu::frsp_outcome(&mut self.fpscr, b);
-                self.fp_write(i, out)
+                Ok(self.fp_write(i, out)?)
             }
             Op::Fctiw | Op::Fctiwz => {
                 let out = fpu::fctiw_outcome(&mut self.fpscr, b, op == Op::Fctiwz);
-                self.fp_write(i, out)
+                Ok(self.fp_write(i, out)?)
             }
             Op::Mffs => {
                 self.fpr[i.d as usize & 31] = fpu::mffs(self.fpscr);

@@ -306,6 +306,16 @@ pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outco
     }
 }
 
+/// [`arith_outcome`] on the host fast path alone, which only ever raises
+/// inexact: the value and whether an enabled exception traps, or None (FPSCR
+/// untouched) where the exact path is needed.
+#[inline(always)]
+pub fn arith_fast(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Option<(u64, bool)> {
+    let (value, flags) = fast::arith(op, *fpscr, a, b, c)?;
+    set_fprf(fpscr, value);
+    Some((value, check_status(fpscr, flags)))
+}
+
 /// [`arith_outcome`] without the host fast path: every result computed by the
 /// exact integer arithmetic. Tests and the benchmark compare the two.
 #[inline(never)]
