@@ -286,7 +286,11 @@ fn run_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool>(
 /// Two adjacent ops under one handler: one dispatch fewer. Only `fuse` gives an op
 /// this handler, and only when the second op follows it in the run (a run cut
 /// short undoes it: see `Cpu::run_block`).
-fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
+///
+/// With `DEP`, the second op's rA is the first's rD (see `DEPENDENT`): it reads
+/// the register through the same index, so the compiler forwards the value in a
+/// host register instead of storing and reloading it.
+fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8, const DEP: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
@@ -299,7 +303,15 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8>(
         Step::Slow => return run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea),
     };
     let j = next(i);
-    match exec_op::<B, SECOND, true, true>(cpu, bus, code, j, ea2) {
+    let same;
+    let second = if DEP {
+        debug_assert_eq!(j.a, i.d);
+        same = Insn { a: i.d, ..*j };
+        &same
+    } else {
+        j
+    };
+    match exec_op::<B, SECOND, true, true>(cpu, bus, code, second, ea2) {
         Step::Next(next) => dispatch::<B>(cpu, bus, code, j, next),
         Step::Exit(out) => out,
         Step::Slow => run_op::<B, SECOND, false, true>(cpu, bus, code, j, ea2),
@@ -319,9 +331,37 @@ macro_rules! fused_pairs {
 
         impl<B: Bus> Handlers<B> {
             const PAIRS: &'static [Handler<B>] =
-                &[$(run_pair::<B, { Op::$x as u8 }, { Op::$y as u8 }>,)*];
+                &[$(run_pair::<B, { Op::$x as u8 }, { Op::$y as u8 }, false>,)*];
         }
     };
+}
+
+/// Pairs of `FUSED` that also get a handler for when the second op's rA is the
+/// first op's rD (the first writes rD, the second takes rA as a base or operand):
+/// a base loaded with `lis`, a pointer loaded and followed.
+macro_rules! dependent_pairs {
+    ($(($x:ident, $y:ident))*) => {
+        const DEPENDENT: &[(Op, Op)] = &[$((Op::$x, Op::$y),)*];
+
+        impl<B: Bus> Handlers<B> {
+            const DEP_PAIRS: &'static [Handler<B>] =
+                &[$(run_pair::<B, { Op::$x as u8 }, { Op::$y as u8 }, true>,)*];
+        }
+    };
+}
+
+dependent_pairs! {
+    (Lis, Lwz)
+    (Lwz, Lwz)
+    (Lwz, Addi)
+    (Addi, Lwz)
+    (Lis, Addi)
+    (Lwz, Cmpi)
+    (Lwz, Cmp)
+    (Addi, Stw)
+    (Addi, LwzX)
+    (Lbz, Cmpi)
+    (Addi, Cmpli)
 }
 
 fused_pairs! {
@@ -401,7 +441,8 @@ nonzero_base! {
     Lfs Lfd Stfs Stfd LfsX LfdX StfsX StfdX
 }
 
-const _: () = assert!(Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() <= END as usize);
+const _: () =
+    assert!(Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() + DEPENDENT.len() <= END as usize);
 
 /// Whether op `op` computes an address from rA, where rA = 0 reads as 0.
 const fn reads_ra_or_zero(op: Op) -> bool {
@@ -428,13 +469,13 @@ crate::decode::for_each_op!(handler_table);
 
 impl<B: Bus> Handlers<B> {
     /// Handler ids: below `Op::ALL.len()` single ops, then `FUSED` pairs, then the
-    /// `NONZERO_BASE` ops' copies for rA != 0, and `END` last; padded to 256 entries
-    /// so no `u8` id is out of range.
+    /// `NONZERO_BASE` ops' copies for rA != 0, then `DEPENDENT` pairs, and `END`
+    /// last; padded to 256 entries so no `u8` id is out of range.
     const TABLE: &'static [Handler<B>; 256] = &Self::table();
 
     const fn table() -> [Handler<B>; 256] {
         let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }, true, false>; 256];
-        let (s, p, n) = (Self::SINGLE, Self::PAIRS, Self::NONZERO);
+        let (s, p, n, dp) = (Self::SINGLE, Self::PAIRS, Self::NONZERO, Self::DEP_PAIRS);
         let mut k = 0;
         while k < s.len() {
             t[k] = s[k];
@@ -448,6 +489,11 @@ impl<B: Bus> Handlers<B> {
         let mut k = 0;
         while k < n.len() {
             t[s.len() + p.len() + k] = n[k];
+            k += 1;
+        }
+        let mut k = 0;
+        while k < dp.len() {
+            t[s.len() + p.len() + n.len() + k] = dp[k];
             k += 1;
         }
         t[END as usize] = run_end::<B>;
@@ -464,7 +510,19 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         ops[k].handler = single_handler(&ops[k]);
         if let Some(next) = ops.get(k + 1).filter(|n| fusable(n) && fusable(&ops[k])) {
             let (first, second) = (ops[k].op, next.op);
-            if let Some(p) = FUSED.iter().position(|&(x, y)| x == first && y == second) {
+            let dependent = DEPENDENT
+                .iter()
+                .position(|&(x, y)| x == first && y == second)
+                .filter(|_| next.a == ops[k].d);
+            let fused = FUSED.iter().position(|&(x, y)| x == first && y == second);
+            if let Some(p) = dependent {
+                let base = Op::ALL.len() + FUSED.len() + NONZERO_BASE.len();
+                ops[k].handler = (base + p) as u8;
+                ops[k + 1].handler = single_handler(&ops[k + 1]);
+                k += 2;
+                continue;
+            }
+            if let Some(p) = fused {
                 ops[k].handler = (Op::ALL.len() + p) as u8;
                 ops[k + 1].handler = single_handler(&ops[k + 1]);
                 k += 2;

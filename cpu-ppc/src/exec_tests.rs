@@ -1,5 +1,6 @@
 //! Instruction-family tests of the executor, assembled with binutils at test time.
 
+use crate::decode::Op;
 use crate::exceptions::{Exception, PROGRAM_FP, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
 use crate::testutil::{run_to_sc, system, user, TestBus};
 use crate::{msr, xer, Cpu, CpuConfig, Exit, Pin};
@@ -399,7 +400,6 @@ fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
         .iter()
         .map(|i| (i.op, i.idx))
         .collect();
-    use crate::decode::Op;
     assert_eq!(
         ops,
         [
@@ -476,4 +476,26 @@ fn ra_zero_addresses_read_zero_even_beside_a_fusable_op() {
     run_to_sc(&mut cpu, &mut bus);
     assert_eq!((cpu.gpr[4], cpu.gpr[7], cpu.gpr[8]), (0x77, 0x77, 0x77));
     assert_eq!(bus.ram.read_u32(0x4200), Some(0));
+}
+
+#[test]
+fn dependent_pairs_read_the_register_the_first_op_wrote() {
+    // `lis; lwz` off the new base, a pointer chased with `lwz; lwz`, then
+    // `lwz; addi`, `addi; lwz`, `lwz; cmpwi`: each second op reads the first's rD,
+    // which the dependent pair handlers forward without reloading it.
+    let (mut cpu, mut bus) = user(
+        "li r5,0x3000\n stw r5,0x2000(0)\n li r5,0x55\n stw r5,0x3004(0)\n \
+         lis r9,0\n ori r9,r9,0x2000\n mr r3,r9\n \
+         lis r9,0\n lwz r9,0x2000(r9)\n lwz r9,4(r9)\n \
+         lwz r4,0(r3)\n addi r4,r4,4\n addi r6,r3,0x1000\n lwz r6,4(r6)\n \
+         lwz r7,0x3004(0)\n cmpwi r7,0x55\n mfcr r8\n sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[9], cpu.gpr[4], cpu.gpr[6]), (0x55, 0x3004, 0x55));
+    assert_eq!(cpu.gpr[8] >> 28, 0b0010); // EQ
+    let mut ops = crate::translate::translate_block(&mut bus, 0x1000, 0);
+    crate::exec::fuse(&mut ops);
+    let (lis, lwz) = (&ops[7], &ops[8]);
+    assert_eq!((lis.op, lwz.op, lwz.a), (Op::Lis, Op::Lwz, lis.d));
+    assert!(lis.handler as usize > Op::ALL.len(), "lis; lwz fused");
 }
