@@ -14,7 +14,7 @@ use crate::decode::{Insn, Op, F_AA, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE};
 use crate::exceptions::{Exception, DSISR_STORE, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
 use crate::mmu::{self, Access, Fault, PteMem};
 use crate::ram::GuestRam;
-use crate::spr::HID0_POWER_MODES;
+use crate::spr::{self, HID0_POWER_MODES};
 use crate::tlb::SoftTlb;
 use crate::translate::{fetch_word, translate_block, MAX_BLOCK_INSNS};
 use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
@@ -1443,6 +1443,12 @@ impl Cpu {
                 self.set_msr(self.gpr[d]);
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
+            // LR and CTR, in every function's prologue and indirect call, inline;
+            // the fast copy leaves the other SPRs (time, privilege, side effects)
+            // to the slow one, so it makes no call.
+            Op::Mfspr if i.imm == spr::LR => self.gpr[d] = self.lr,
+            Op::Mfspr if i.imm == spr::CTR => self.gpr[d] = self.ctr,
+            Op::Mfspr if FAST => return Err(Trap::Slow),
             Op::Mfspr => {
                 self.sync_time(i);
                 if let Some(v) = self.mfspr(i.imm)? {
@@ -1454,6 +1460,9 @@ impl Cpu {
                 self.mtspr(i.imm, self.gpr[d])?;
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
+            Op::MtsprQuiet if i.imm == spr::LR => self.lr = self.gpr[d],
+            Op::MtsprQuiet if i.imm == spr::CTR => self.ctr = self.gpr[d],
+            Op::MtsprQuiet if FAST => return Err(Trap::Slow),
             Op::MtsprQuiet => {
                 self.sync_time(i);
                 self.mtspr(i.imm, self.gpr[d])?;
