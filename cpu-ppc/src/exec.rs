@@ -336,8 +336,8 @@ macro_rules! fused_pairs {
     };
 }
 
-/// Pairs of `FUSED` that also get a handler for when the second op's rA is the
-/// first op's rD (the first writes rD, the second takes rA as a base or operand):
+/// Pairs that also get a handler for when the second op's rA is the first op's
+/// rD (the first writes rD, the second takes rA as a base or operand):
 /// a base loaded with `lis`, a pointer loaded and followed.
 macro_rules! dependent_pairs {
     ($(($x:ident, $y:ident))*) => {
@@ -510,20 +510,15 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         ops[k].handler = single_handler(&ops[k]);
         if let Some(next) = ops.get(k + 1).filter(|n| fusable(n) && fusable(&ops[k])) {
             let (first, second) = (ops[k].op, next.op);
+            let pair = |&(x, y): &(Op, Op)| x == first && y == second;
             let dependent = DEPENDENT
                 .iter()
-                .position(|&(x, y)| x == first && y == second)
-                .filter(|_| next.a == ops[k].d);
-            let fused = FUSED.iter().position(|&(x, y)| x == first && y == second);
-            if let Some(p) = dependent {
-                let base = Op::ALL.len() + FUSED.len() + NONZERO_BASE.len();
-                ops[k].handler = (base + p) as u8;
-                ops[k + 1].handler = single_handler(&ops[k + 1]);
-                k += 2;
-                continue;
-            }
-            if let Some(p) = fused {
-                ops[k].handler = (Op::ALL.len() + p) as u8;
+                .position(pair)
+                .filter(|_| next.a == ops[k].d)
+                .map(|p| Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() + p);
+            let fused = FUSED.iter().position(pair).map(|p| Op::ALL.len() + p);
+            if let Some(h) = dependent.or(fused) {
+                ops[k].handler = h as u8;
                 ops[k + 1].handler = single_handler(&ops[k + 1]);
                 k += 2;
                 continue;
