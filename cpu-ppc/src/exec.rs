@@ -501,6 +501,13 @@ impl<B: Bus> Handlers<B> {
     }
 }
 
+/// Whether handler `h` is one of the `DEPENDENT` pairs'.
+#[cfg(test)]
+pub(crate) fn is_dependent_pair(h: u8) -> bool {
+    let base = Op::ALL.len() + FUSED.len() + NONZERO_BASE.len();
+    (base..base + DEPENDENT.len()).contains(&(h as usize))
+}
+
 /// Picks each op's handler for a freshly translated block: pairs from `FUSED`,
 /// greedily from the start.
 pub(crate) fn fuse(ops: &mut [Insn]) {

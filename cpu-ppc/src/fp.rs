@@ -56,14 +56,15 @@ impl Cpu {
             self.fpr[i.c as usize & 31],
         );
         if let Some(fop) = op.fp_arith() {
-            if FAST {
+            let out = if FAST {
                 let (v, trap) = fpu::arith_fast(fop, &mut self.fpscr, a, b, c).ok_or(Trap::Slow)?;
-                self.fpr[i.d as usize & 31] = v;
-                self.fp_cr1(i);
-                self.fp_trap(trap)?;
-                return Ok(Flow::Next);
-            }
-            let out = fpu::arith_outcome(fop, &mut self.fpscr, a, b, c);
+                Outcome {
+                    value: Some(v),
+                    trap,
+                }
+            } else {
+                fpu::arith_outcome(fop, &mut self.fpscr, a, b, c)
+            };
             return Ok(self.fp_write(i, out)?);
         }
         match op {

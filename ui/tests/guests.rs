@@ -20,6 +20,18 @@ fn missing(what: &str, how: &str) {
     eprintln!("skipping: {msg}");
 }
 
+/// Whether the firmware is installed; says how to get it if not.
+fn have_openbios() -> bool {
+    let found = Path::new(OPENBIOS).exists();
+    if !found {
+        missing(
+            OPENBIOS,
+            "run scripts/setup (apt-get install qemu-system-data)",
+        );
+    }
+    found
+}
+
 fn kernel() -> Option<PathBuf> {
     let p = std::env::var_os("BEIGE_TEST_KERNEL")
         .map(PathBuf::from)
@@ -131,11 +143,8 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 #[test]
 fn openbios_prompt_evaluates_forth_and_banner_matches_qemu() {
-    if !Path::new(OPENBIOS).exists() {
-        return missing(
-            OPENBIOS,
-            "run scripts/setup (apt-get install qemu-system-data)",
-        );
+    if !have_openbios() {
+        return;
     }
     let mut vm = Vm::start(&["-nographic", "-m", "256"]);
     let at = vm.expect("0 > ", 2 * MINUTE);
@@ -183,11 +192,8 @@ fn openbios_prompt_evaluates_forth_and_banner_matches_qemu() {
 
 #[test]
 fn minus_d_in_asm_and_int_log_blocks_and_exceptions_to_the_file() {
-    if !Path::new(OPENBIOS).exists() {
-        return missing(
-            OPENBIOS,
-            "run scripts/setup (apt-get install qemu-system-data)",
-        );
+    if !have_openbios() {
+        return;
     }
     let dir = temp_dir("log");
     let log = dir.join("beige.log");
@@ -419,11 +425,8 @@ fn dark_pixels(w: u32, rgb: &[u8], rows: std::ops::Range<u32>) -> usize {
 
 #[test]
 fn openbios_draws_its_prompt_on_the_vga_screen() {
-    if !Path::new(OPENBIOS).exists() {
-        return missing(
-            OPENBIOS,
-            "run scripts/setup (apt-get install qemu-system-data)",
-        );
+    if !have_openbios() {
+        return;
     }
     let dir = temp_dir("screen");
     let png_path = dir.join("screen.png");

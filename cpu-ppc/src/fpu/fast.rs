@@ -2,10 +2,11 @@
 //!
 //! When rounding is to nearest and the operands are zeros or have exponents far
 //! enough from the limits that the result can neither overflow nor become tiny,
-//! the host's IEEE double operation gives the exact PowerPC result. All that is left is the
-//! inexact flag, which is computed exactly: TwoSum for sums, an integer product of
-//! significands for products and quotients, a 128-bit integer residual for the
-//! fused forms (run on the host FMA instruction when the CPU has one).
+//! the host's IEEE double operation gives the exact PowerPC result. All that is
+//! left is the inexact flag, which is computed exactly: TwoSum for sums, an
+//! integer product of significands for products and quotients, a 128-bit integer
+//! residual for the fused forms (run on the host FMA instruction when the CPU has
+//! one).
 //!
 //! Single-precision forms: fmuls and fdivs of single-precision values round
 //! correctly through double (53 >= 2*24+2 bits). fadds/fsubs and the fused single
@@ -32,9 +33,10 @@ fn bexp(x: u64) -> u64 {
 fn double_ok(x: u64) -> bool {
     let lo = 1023 - 510;
     let hi = 1023 + 511;
-    x << 1 == 0 || (lo..=hi).contains(&bexp(x))
+    is_zero(x) || (lo..=hi).contains(&bexp(x))
 }
 
+/// +0 or -0.
 fn is_zero(x: u64) -> bool {
     x << 1 == 0
 }

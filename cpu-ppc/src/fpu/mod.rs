@@ -300,8 +300,11 @@ fn invalid_causes(op: FpOp, a: u64, b: u64, c: u64) -> ([u32; 3], usize) {
 /// Executes an A-form arithmetic instruction; see [`Outcome`].
 #[inline(always)]
 pub fn arith_outcome(op: FpOp, fpscr: &mut u32, a: u64, b: u64, c: u64) -> Outcome {
-    match fast::arith(op, *fpscr, a, b, c) {
-        Some((value, flags)) => finish_arith(op, fpscr, flags, value, a, b, c),
+    match arith_fast(op, fpscr, a, b, c) {
+        Some((value, trap)) => Outcome {
+            value: Some(value),
+            trap,
+        },
         None => arith_outcome_exact(op, fpscr, a, b, c),
     }
 }
