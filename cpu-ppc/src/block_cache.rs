@@ -31,7 +31,7 @@ pub struct BlockCache {
     fast: Box<[(u32, u32)]>,
     pages: HashMap<u32, Vec<u32>>,
     /// Bumped whenever a block is dropped (see `exec::JumpCache`).
-    generation: u32,
+    generation: u64,
 }
 
 impl Default for BlockCache {
@@ -66,7 +66,7 @@ impl BlockCache {
     }
 
     #[inline(always)]
-    pub fn generation(&self) -> u32 {
+    pub fn generation(&self) -> u64 {
         self.generation
     }
 
@@ -129,7 +129,7 @@ impl BlockCache {
         let Some(slots) = self.pages.remove(&page) else {
             return;
         };
-        self.generation = self.generation.wrapping_add(1);
+        self.generation += 1;
         for slot in slots {
             let pa = self.slab[slot as usize].pa;
             if self.map.get(&pa) == Some(&slot) {
@@ -144,7 +144,7 @@ impl BlockCache {
     }
 
     pub fn clear(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
+        self.generation += 1;
         self.slab.clear();
         self.free.clear();
         self.map.clear();

@@ -497,3 +497,35 @@ fn dependent_pairs_read_the_register_the_first_op_wrote() {
         "lis; lwz not a dependent pair"
     );
 }
+
+#[test]
+fn jump_cache_forgets_a_block_once_its_page_or_the_fetch_tlb_changes() {
+    use super::{jump_key, JumpCache};
+    use crate::block_cache::BlockCache;
+    use crate::decode::decode;
+    use crate::tlb::SoftTlb;
+
+    let nop = decode(0x6000_0000);
+    let mut code = BlockCache::new();
+    let mut tlb = SoftTlb::new();
+    let a = code.insert(0x1000, vec![nop]);
+    let b = code.insert(0x2000, vec![nop, nop]);
+    let mut jc = JumpCache::new();
+    let key = jump_key(tlb.generation(), code.generation());
+    jc.set(0x1000, a, key, &code);
+    jc.set(0x2000, b, key, &code);
+    let ops = jc.ops(0x2000, &tlb, &code).expect("cached");
+    assert!(std::ptr::eq(ops, &code.ops(b)[0]));
+    // A dropped page: every entry is stale, and its slot may hold other ops now.
+    code.invalidate_page(1);
+    let c = code.insert(0x3000, vec![nop, nop, nop]);
+    assert_eq!(c, a);
+    assert!(jc.ops(0x1000, &tlb, &code).is_none());
+    assert!(jc.ops(0x2000, &tlb, &code).is_none());
+    // New fetch translations: every entry is stale.
+    let key = jump_key(tlb.generation(), code.generation());
+    jc.set(0x2000, b, key, &code);
+    assert!(jc.ops(0x2000, &tlb, &code).is_some());
+    tlb.flush_all();
+    assert!(jc.ops(0x2000, &tlb, &code).is_none());
+}

@@ -22,7 +22,7 @@ pub struct SoftTlb {
     pub load: [TlbEntry; TLB_SIZE],
     pub store: [TlbEntry; TLB_SIZE],
     /// Bumped whenever fetch translations may have changed (see `exec::JumpCache`).
-    generation: u32,
+    generation: u64,
 }
 
 const EMPTY: TlbEntry = TlbEntry {
@@ -47,7 +47,7 @@ impl SoftTlb {
     }
 
     #[inline(always)]
-    pub fn generation(&self) -> u32 {
+    pub fn generation(&self) -> u64 {
         self.generation
     }
 
@@ -83,7 +83,7 @@ impl SoftTlb {
         self.fetch = [EMPTY; TLB_SIZE];
         self.load = [EMPTY; TLB_SIZE];
         self.store = [EMPTY; TLB_SIZE];
-        self.generation = self.generation.wrapping_add(1);
+        self.generation += 1;
     }
 
     /// Drop store entries that map physical page `pa_page` (it now holds code).
@@ -105,7 +105,7 @@ impl SoftTlb {
     pub fn flush_page_index(&mut self, ea: u32) {
         let index = (ea >> 12) & 0xFFFF;
         let i = Self::index(ea);
-        self.generation = self.generation.wrapping_add(1);
+        self.generation += 1;
         for t in [&mut self.fetch, &mut self.load, &mut self.store] {
             // Every page with this index lands in slot `i`.
             if t[i].tag != INVALID && t[i].tag & 0xFFFF == index {
@@ -115,7 +115,7 @@ impl SoftTlb {
     }
 
     fn retain(&mut self, keep: impl Fn(u32) -> bool) {
-        self.generation = self.generation.wrapping_add(1);
+        self.generation += 1;
         for t in [&mut self.fetch, &mut self.load, &mut self.store] {
             for e in t.iter_mut() {
                 if e.tag != INVALID && !keep(e.tag) {

@@ -1,6 +1,6 @@
 //! Where the guest spends its instructions: samples the guest PC every 10 us of
 //! virtual time, from power-on to OpenBIOS's prompt or, given a kernel, to
-//! power-off, and prints the hottest 256-byte code regions. Symbolise them with
+//! power-off, and prints the hottest 256-byte code regions (`GRAIN=n` bytes). Symbolise them with
 //! `powerpc-linux-gnu-nm -n vmlinux` (OpenBIOS is stripped).
 //!
 //! `cargo run --release -p machine-g3beige --example guest_profile [-- VMLINUX]`
@@ -22,13 +22,16 @@ fn main() {
         cfg.kernel = Some(std::fs::read(path).expect("kernel"));
         cfg.cmdline = Some("console=ttyS0".into());
     }
+    // GRAIN=4 profiles single block entries instead of 256-byte regions.
+    let grain: u32 = std::env::var("GRAIN").map_or(256, |v| v.parse().expect("GRAIN"));
+    let mask = !(grain.next_power_of_two() - 1);
     let mut m = Machine::new(&cfg).expect("machine");
     let mut serial = String::new();
     let mut regions: HashMap<u32, u64> = HashMap::new();
     let mut samples = 0u64;
     loop {
         let exit = m.run(m.now_ns() + SAMPLE_NS);
-        *regions.entry(m.cpu.nip & !0xFF).or_default() += 1;
+        *regions.entry(m.cpu.nip & mask).or_default() += 1;
         samples += 1;
         serial.push_str(&String::from_utf8_lossy(&m.serial_output()));
         let done = match kernel {
