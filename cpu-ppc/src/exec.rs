@@ -663,7 +663,7 @@ impl Cpu {
         if let Some(levels) = bus.take_pins() {
             self.set_pins(levels);
         }
-        if bus.stop_requested() {
+        if std::mem::take(&mut self.stop_requested) || bus.stop_requested() {
             return Exit::Stop;
         }
         let ns = self.cfg.ns_per_insn.max(1);
@@ -717,12 +717,32 @@ impl Cpu {
         }
     }
 
-    /// After an MMIO access: new pin levels, and whether the board wants to stop.
+    /// After an MMIO access ended a block: whether the board wants to stop.
     fn mmio_poll<B: Bus>(&mut self, bus: &mut B) -> bool {
         if let Some(levels) = bus.take_pins() {
             self.set_pins(levels);
         }
-        bus.stop_requested()
+        std::mem::take(&mut self.stop_requested) || bus.stop_requested()
+    }
+
+    /// A device access ends the block only when it changed something the run
+    /// between blocks must act on: the input pins (an interrupt to take), the
+    /// board's plan (it asks to stop), or translated code (DMA into RAM). A guest
+    /// polling a status register otherwise runs on, chained, like any loop.
+    fn after_device_access<B: Bus>(&mut self, bus: &mut B) {
+        if let Some(levels) = bus.take_pins() {
+            if levels != self.irq_input_state {
+                self.set_pins(levels);
+                self.end_block = true;
+            }
+        }
+        if bus.stop_requested() {
+            self.stop_requested = true;
+            self.end_block = true;
+        }
+        if bus.ram().has_invalidations() {
+            self.end_block = true;
+        }
     }
 
     /// Find (or translate) the block at NIP and run at most `budget` instructions
@@ -958,7 +978,7 @@ impl Cpu {
             return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
         }
         let v = bus.read(pa, size, self.now_ns);
-        self.end_block = true;
+        self.after_device_access(bus);
         Ok(v)
     }
 
@@ -1021,7 +1041,7 @@ impl Cpu {
             return Ok(());
         }
         bus.write(pa, size, v, self.now_ns);
-        self.end_block = true;
+        self.after_device_access(bus);
         Ok(())
     }
 

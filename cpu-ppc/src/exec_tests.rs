@@ -297,6 +297,27 @@ fn mmio_access_goes_to_bus() {
     assert_eq!(bus.writes, vec![(0xF300_0021, 1, 7)]);
 }
 
+/// Reads a device register at 0x1004, then counts in r5 at 0x1008.
+const DEVICE_READ: &str = "lis r4,0xf300\n lwz r3,0(r4)\n li r5,1\n li r5,2\n b .";
+
+#[test]
+fn device_read_that_raises_the_interrupt_pin_is_followed_by_the_interrupt() {
+    let (mut cpu, mut bus) = system(DEVICE_READ);
+    cpu.msr |= msr::EE;
+    bus.read_sets_pins = Some(1 << Pin::Int as u32);
+    cpu.run(&mut bus, 1000);
+    assert_eq!((cpu.srr0, cpu.gpr[5]), (0x1008, 0));
+    assert_eq!(cpu.nip, 0x500);
+}
+
+#[test]
+fn device_read_that_asks_to_stop_ends_the_run_after_it() {
+    let (mut cpu, mut bus) = system(DEVICE_READ);
+    bus.read_stops = true;
+    assert_eq!(cpu.run(&mut bus, 1000), Exit::Stop);
+    assert_eq!((cpu.nip, cpu.gpr[5]), (0x1008, 0));
+}
+
 #[test]
 fn external_interrupt_taken_after_mtmsr_enables_ee() {
     let (mut cpu, mut bus) = system("lis r3,0\n ori r3,r3,0x8000\n mtmsr r3\n li r4,1\n b .");

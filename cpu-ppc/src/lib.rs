@@ -192,6 +192,8 @@ pub struct Cpu {
     /// Set when a block must end after the current instruction (MMIO changed pins,
     /// a store hit translated code).
     pub(crate) end_block: bool,
+    /// The board asked to stop during a device access (see `Bus::stop_requested`).
+    pub(crate) stop_requested: bool,
     /// The exception an op raised, on its way from the op to delivery.
     pub(crate) exception: Option<Exception>,
     /// Chaining from block to block stops at this virtual time (see
@@ -261,6 +263,7 @@ impl Cpu {
             tlb: SoftTlb::new(),
             blocks: BlockCache::new(),
             end_block: false,
+            stop_requested: false,
             exception: None,
             chain_until: 0,
             blk_ns: 0,

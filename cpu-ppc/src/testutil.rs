@@ -13,6 +13,9 @@ pub struct TestBus {
     pub mmio_value: u32,
     pub pins: Option<u32>,
     pub stop: bool,
+    /// What a device read does besides answering: new pin levels, a stop request.
+    pub read_sets_pins: Option<u32>,
+    pub read_stops: bool,
 }
 
 impl TestBus {
@@ -24,6 +27,8 @@ impl TestBus {
             mmio_value: 0,
             pins: None,
             stop: false,
+            read_sets_pins: None,
+            read_stops: false,
         }
     }
 
@@ -40,6 +45,8 @@ impl Bus for TestBus {
     }
     fn read(&mut self, pa: u32, size: u32, _now: u64) -> u32 {
         self.reads.push((pa, size));
+        self.pins = self.pins.or(self.read_sets_pins.take());
+        self.stop |= std::mem::take(&mut self.read_stops);
         self.mmio_value
     }
     fn write(&mut self, pa: u32, size: u32, value: u32, _now: u64) {

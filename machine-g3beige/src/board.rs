@@ -220,11 +220,16 @@ impl Board {
         } else if within(MACIO_SCREAMER) {
             self.screamer.read(off - MACIO_SCREAMER.0, size)
         } else if within(MACIO_CUDA) {
+            let deadline = self.cuda.next_deadline();
             let v = self.cuda.read(off - MACIO_CUDA.0, size, now);
             self.touch(&[Source::Cuda]);
-            // Reading T1CL/T2CL acknowledges a timer and re-arms its deadline: end
-            // the slice so the machine re-plans, or output depends on slicing.
-            self.stop = true;
+            // Reading T1CL/T2CL acknowledges a timer and re-arms its deadline: then
+            // the slice ends so the machine re-plans, or output depends on slicing.
+            // Other reads leave the plan alone, so a guest polling the VIA (Linux
+            // calibrating the decrementer: a million reads of IFR) stays in it.
+            if self.cuda.next_deadline() != deadline || self.cuda.power_requested() {
+                self.stop = true;
+            }
             v
         } else if within(MACIO_IDE0) {
             let v = self.ide[0].read(off - MACIO_IDE0.0, size);

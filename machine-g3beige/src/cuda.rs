@@ -225,6 +225,11 @@ impl Cuda {
         }
     }
 
+    /// Whether `take_power_request` has one.
+    pub fn power_requested(&self) -> bool {
+        self.power_request.is_some()
+    }
+
     /// A POWERDOWN or RESET_SYSTEM the guest sent since the last call.
     pub fn take_power_request(&mut self) -> Option<PowerRequest> {
         self.power_request.take()
