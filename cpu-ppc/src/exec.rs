@@ -1099,13 +1099,12 @@ impl Cpu {
             2
         };
         let so = (self.xer >> 31) & 1;
-        self.cr = (self.cr & 0x0FFF_FFFF) | ((c | so) << 28);
+        self.crf[0] = (c | so) as u8;
     }
 
     #[inline(always)]
     fn set_cr_field(&mut self, field: u32, v: u32) {
-        let sh = 28 - 4 * field;
-        self.cr = (self.cr & !(15 << sh)) | ((v & 15) << sh);
+        self.crf[field as usize & 7] = v as u8 & 15;
     }
 
     #[inline(always)]
@@ -1192,7 +1191,7 @@ impl Cpu {
         } else {
             true
         };
-        let cond_ok = bo & 16 != 0 || ((self.cr >> (31 - bi)) & 1) == ((bo >> 3) & 1);
+        let cond_ok = bo & 16 != 0 || self.cr_bit(bi) == (bo >> 3) & 1;
         ctr_ok && cond_ok
     }
 
@@ -1471,15 +1470,13 @@ impl Cpu {
             Op::Cror => self.crop(i, |x, y| x | y),
             Op::Crorc => self.crop(i, |x, y| x | !y),
             Op::Crxor => self.crop(i, |x, y| x ^ y),
-            Op::Mfcr => self.gpr[d] = self.cr,
+            Op::Mfcr => self.gpr[d] = self.cr(),
             Op::Mtcrf => {
-                let mut mask = 0u32;
                 for f in 0..8 {
                     if i.imm & (0x80 >> f) != 0 {
-                        mask |= 0xF000_0000 >> (4 * f);
+                        self.set_cr_field(f, self.gpr[d] >> (28 - 4 * f));
                     }
                 }
-                self.cr = (self.cr & !mask) | (self.gpr[d] & mask);
             }
             Op::Mcrxr => {
                 self.set_cr_field(i.d as u32, self.xer >> 28);
@@ -1843,10 +1840,9 @@ impl Cpu {
     }
 
     fn crop(&mut self, i: &Insn, f: impl Fn(u32, u32) -> u32) {
-        let bit = |n: u8| (self.cr >> (31 - n as u32)) & 1;
-        let v = f(bit(i.a), bit(i.b)) & 1;
-        let sh = 31 - i.d as u32;
-        self.cr = (self.cr & !(1 << sh)) | (v << sh);
+        let v = f(self.cr_bit(i.a as u32), self.cr_bit(i.b as u32)) & 1;
+        let (field, sh) = (i.d as u32 >> 2, 3 - (i.d as u32 & 3));
+        self.set_cr_field(field, self.cr_field(field) & !(1 << sh) | v << sh);
     }
 
     fn load_string<B: Bus>(&mut self, bus: &mut B, rd: usize, ea: u32, n: u32) -> R<()> {

@@ -104,7 +104,7 @@ fn compares_and_cr_logic() {
     assert_eq!(cpu.cr_field(2), 0b0100);
     assert_eq!(cpu.cr_field(0) >> 2, 0b11); // LT = LT1 & GT2, GT = GT1 | GT2
     assert_eq!(cpu.cr_field(7), 0b1000);
-    assert_eq!(cpu.gpr[3], cpu.cr);
+    assert_eq!(cpu.gpr[3], cpu.cr());
 }
 
 #[test]

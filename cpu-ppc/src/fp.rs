@@ -15,7 +15,7 @@ const MCRFS_CLEARS: u32 = 0x9FF8_0700;
 impl Cpu {
     fn fp_cr1(&mut self, i: &Insn) {
         if i.f & F_RC != 0 {
-            self.cr = (self.cr & !0x0F00_0000) | ((self.fpscr >> 28) << 24);
+            self.crf[1] = (self.fpscr >> 28) as u8;
         }
     }
 
@@ -70,8 +70,7 @@ impl Cpu {
         match op {
             Op::Fcmpu | Op::Fcmpo => {
                 let (field, trap) = fpu::compare_outcome(op == Op::Fcmpo, &mut self.fpscr, a, b);
-                let sh = 28 - 4 * i.d as u32;
-                self.cr = (self.cr & !(15 << sh)) | ((field as u32 & 15) << sh);
+                self.crf[i.d as usize & 7] = field & 15;
                 self.fp_trap(trap)?;
                 Ok(Flow::Next)
             }
@@ -101,8 +100,7 @@ impl Cpu {
             Op::Mcrfs => {
                 let sh = 28 - 4 * i.a as u32;
                 let field = (self.fpscr >> sh) & 15;
-                let csh = 28 - 4 * i.d as u32;
-                self.cr = (self.cr & !(15 << csh)) | (field << csh);
+                self.crf[i.d as usize & 7] = field as u8;
                 for bit in 0..4u32 {
                     let arch_bit = 4 * i.a as u32 + bit;
                     if MCRFS_CLEARS & (1 << (31 - arch_bit)) != 0 {

@@ -143,7 +143,12 @@ pub struct Cpu {
     pub gpr: [u32; 32],
     /// FPRs as IEEE double bit patterns.
     pub fpr: [u64; 32],
-    pub cr: u32,
+    /// CR as its eight 4-bit fields, one per byte (CR0 first): compares and record
+    /// forms write one byte and branches test one bit of one, without the shifts
+    /// and masks of the packed register (QEMU's `crf[8]`). `cr()` packs them.
+    pub(crate) crf: [u8; 8],
+    /// `cr()` on its way to and from a snapshot (see `state.rs`).
+    pub(crate) cr_saved: u32,
     pub xer: u32,
     pub lr: u32,
     pub ctr: u32,
@@ -224,7 +229,8 @@ impl Cpu {
             cfg,
             gpr: [0; 32],
             fpr: [0; 32],
-            cr: 0,
+            crf: [0; 8],
+            cr_saved: 0,
             xer: 0,
             lr: 0,
             ctr: 0,
@@ -374,7 +380,25 @@ impl Cpu {
     }
 
     /// Read CR field `n` (0 = CR0) as a 4-bit value.
+    #[inline(always)]
     pub fn cr_field(&self, n: u32) -> u32 {
-        (self.cr >> (28 - 4 * n)) & 15
+        self.crf[n as usize & 7] as u32
+    }
+
+    /// The condition register, packed as `mfcr` reads it.
+    pub fn cr(&self) -> u32 {
+        self.crf.iter().fold(0, |cr, &f| cr << 4 | f as u32)
+    }
+
+    pub fn set_cr(&mut self, cr: u32) {
+        for (n, f) in self.crf.iter_mut().enumerate() {
+            *f = (cr >> (28 - 4 * n)) as u8 & 15;
+        }
+    }
+
+    /// CR bit `bi` (0 = CR0[LT]).
+    #[inline(always)]
+    pub(crate) fn cr_bit(&self, bi: u32) -> u32 {
+        (self.crf[(bi >> 2) as usize & 7] as u32 >> (3 - (bi & 3))) & 1
     }
 }

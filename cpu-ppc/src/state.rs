@@ -52,7 +52,7 @@ impl VmState for Cpu {
                 .version(1)
                 .field("gpr", |s: &Cpu| &s.gpr, |s| &mut s.gpr)
                 .field("fpr", |s: &Cpu| &s.fpr, |s| &mut s.fpr)
-                .field("cr", |s: &Cpu| &s.cr, |s| &mut s.cr)
+                .field("cr", |s: &Cpu| &s.cr_saved, |s| &mut s.cr_saved)
                 .field("xer", |s: &Cpu| &s.xer, |s| &mut s.xer)
                 .field("lr", |s: &Cpu| &s.lr, |s| &mut s.lr)
                 .field("ctr", |s: &Cpu| &s.ctr, |s| &mut s.ctr)
@@ -145,6 +145,7 @@ impl VmState for Cpu {
                 |s| &mut s.tb.dec_deadline,
             )
             .subsection(irq_state(), |s: &Cpu| s.irq_state_needed())
+            .pre_save(|s| s.cr_saved = s.cr())
             .pre_load(|s| {
                 // A stream without the subsection leaves both zero.
                 s.pending_interrupts = 0;
@@ -154,6 +155,7 @@ impl VmState for Cpu {
                 if s.tb.freq == 0 {
                     return Err("timebase frequency is zero".into());
                 }
+                s.set_cr(s.cr_saved);
                 s.flush_caches();
                 Ok(())
             })

@@ -238,11 +238,11 @@ impl Process {
         match result {
             Ok(v) => {
                 self.cpu.gpr[3] = v;
-                self.cpu.cr &= !CR0_SO;
+                self.cpu.set_cr(self.cpu.cr() & !CR0_SO);
             }
             Err(errno) => {
                 self.cpu.gpr[3] = errno;
-                self.cpu.cr |= CR0_SO;
+                self.cpu.set_cr(self.cpu.cr() | CR0_SO);
             }
         }
         Ok(None)
@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(p.syscall().unwrap(), None);
 
         assert_eq!(p.cpu.gpr[3], EBADF);
-        assert_ne!(p.cpu.cr & CR0_SO, 0);
+        assert_ne!(p.cpu.cr() & CR0_SO, 0);
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn registers(m: &Machine) -> String {
         }
         s.push('\n');
     }
-    s += &format!("CR {:08x}\n", c.cr);
+    s += &format!("CR {:08x}\n", c.cr());
     for (i, chunk) in c.fpr.chunks(4).enumerate() {
         s += &format!("FPR{:02}", i * 4);
         for f in chunk {
