@@ -660,9 +660,7 @@ impl Cpu {
     }
 
     fn run_blocks<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache, until_ns: u64) -> Exit {
-        if let Some(levels) = bus.take_pins() {
-            self.set_pins(levels);
-        }
+        self.sync_pins(bus);
         if std::mem::take(&mut self.stop_requested) || bus.stop_requested() {
             return Exit::Stop;
         }
@@ -719,10 +717,16 @@ impl Cpu {
 
     /// After an MMIO access ended a block: whether the board wants to stop.
     fn mmio_poll<B: Bus>(&mut self, bus: &mut B) -> bool {
-        if let Some(levels) = bus.take_pins() {
+        self.sync_pins(bus);
+        std::mem::take(&mut self.stop_requested) || bus.stop_requested()
+    }
+
+    /// Between blocks: the newest pin levels, from the board or a device access.
+    fn sync_pins<B: Bus>(&mut self, bus: &mut B) {
+        let pending = self.pins_pending.take();
+        if let Some(levels) = bus.take_pins().or(pending) {
             self.set_pins(levels);
         }
-        std::mem::take(&mut self.stop_requested) || bus.stop_requested()
     }
 
     /// A device access ends the block only when it changed something the run
@@ -732,8 +736,10 @@ impl Cpu {
     fn after_device_access<B: Bus>(&mut self, bus: &mut B) {
         if let Some(levels) = bus.take_pins() {
             if levels != self.irq_input_state {
-                self.set_pins(levels);
+                self.pins_pending = Some(levels);
                 self.end_block = true;
+            } else {
+                self.pins_pending = None;
             }
         }
         if bus.stop_requested() {

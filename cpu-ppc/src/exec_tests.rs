@@ -311,6 +311,18 @@ fn device_read_that_raises_the_interrupt_pin_is_followed_by_the_interrupt() {
 }
 
 #[test]
+fn device_read_that_raises_hreset_resets_after_the_op_not_during_it() {
+    let (mut cpu, mut bus) = system(DEVICE_READ);
+    bus.mmio_value = 0xCAFE;
+    bus.read_sets_pins = Some(1 << Pin::Hreset as u32);
+    cpu.run(&mut bus, 30);
+    // Reset after the load: the fresh CPU has neither the loaded value nor the
+    // count, and runs from the reset vector.
+    assert_eq!((cpu.gpr[3], cpu.gpr[5]), (0, 0));
+    assert_ne!(cpu.msr & msr::IP, 0);
+}
+
+#[test]
 fn device_read_that_asks_to_stop_ends_the_run_after_it() {
     let (mut cpu, mut bus) = system(DEVICE_READ);
     bus.read_stops = true;

@@ -199,6 +199,9 @@ pub struct Cpu {
     pub(crate) end_block: bool,
     /// The board asked to stop during a device access (see `Bus::stop_requested`).
     pub(crate) stop_requested: bool,
+    /// New pin levels a device access reported, applied when its block has ended:
+    /// a reset pin must not replace the CPU under a running op.
+    pub(crate) pins_pending: Option<u32>,
     /// The exception an op raised, on its way from the op to delivery.
     pub(crate) exception: Option<Exception>,
     /// Chaining from block to block stops at this virtual time (see
@@ -270,6 +273,7 @@ impl Cpu {
             blocks: BlockCache::new(),
             end_block: false,
             stop_requested: false,
+            pins_pending: None,
             exception: None,
             chain_until: 0,
             blk_ns: 0,
@@ -328,6 +332,8 @@ impl Cpu {
 
     /// Apply a whole new set of pin levels (as from `Bus::take_pins`).
     pub fn set_pins(&mut self, levels: u32) {
+        // Whatever a device access reported before is older than these.
+        self.pins_pending = None;
         let old = self.irq_input_state;
         self.irq_input_state = levels;
         let level = |pin: Pin| levels & (1 << pin as u32) != 0;
