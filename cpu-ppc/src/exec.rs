@@ -110,7 +110,8 @@ pub(crate) fn end_marker(len: usize) -> Insn {
     }
 }
 
-/// The op after `i` in its run. The executor's one unsafe block: stepping by
+/// The op after `i` in its run. One of the executor's two unsafe blocks (the other
+/// is `JumpCache::ops`): stepping by
 /// pointer instead of by slice saves a length check and a register in every
 /// handler, about 4% of OpenBIOS's boot.
 #[inline(always)]
@@ -660,8 +661,7 @@ impl Cpu {
     }
 
     fn run_blocks<B: Bus>(&mut self, bus: &mut B, code: &mut BlockCache, until_ns: u64) -> Exit {
-        self.sync_pins(bus);
-        if std::mem::take(&mut self.stop_requested) || bus.stop_requested() {
+        if self.poll_board(bus) {
             return Exit::Stop;
         }
         let ns = self.cfg.ns_per_insn.max(1);
@@ -706,7 +706,7 @@ impl Cpu {
                 None => {
                     if self.end_block {
                         self.end_block = false;
-                        if self.mmio_poll(bus) {
+                        if self.poll_board(bus) {
                             return Exit::Stop;
                         }
                     }
@@ -715,18 +715,15 @@ impl Cpu {
         }
     }
 
-    /// After an MMIO access ended a block: whether the board wants to stop.
-    fn mmio_poll<B: Bus>(&mut self, bus: &mut B) -> bool {
-        self.sync_pins(bus);
-        std::mem::take(&mut self.stop_requested) || bus.stop_requested()
-    }
-
-    /// Between blocks: the newest pin levels, from the board or a device access.
-    fn sync_pins<B: Bus>(&mut self, bus: &mut B) {
+    /// Between blocks (on entry, and after a device access ended one): the newest
+    /// pin levels, from the board or a device access, and whether the board wants
+    /// to stop.
+    fn poll_board<B: Bus>(&mut self, bus: &mut B) -> bool {
         let pending = self.pins_pending.take();
         if let Some(levels) = bus.take_pins().or(pending) {
             self.set_pins(levels);
         }
+        std::mem::take(&mut self.stop_requested) || bus.stop_requested()
     }
 
     /// A device access ends the block only when it changed something the run

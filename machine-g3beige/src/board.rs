@@ -220,17 +220,7 @@ impl Board {
         } else if within(MACIO_SCREAMER) {
             self.screamer.read(off - MACIO_SCREAMER.0, size)
         } else if within(MACIO_CUDA) {
-            let deadline = self.cuda.next_deadline();
-            let v = self.cuda.read(off - MACIO_CUDA.0, size, now);
-            self.touch(&[Source::Cuda]);
-            // Reading T1CL/T2CL acknowledges a timer and re-arms its deadline: then
-            // the slice ends so the machine re-plans, or output depends on slicing.
-            // Other reads leave the plan alone, so a guest polling the VIA (Linux
-            // calibrating the decrementer: a million reads of IFR) stays in it.
-            if self.cuda.next_deadline() != deadline || self.cuda.power_requested() {
-                self.stop = true;
-            }
-            v
+            self.cuda_access(|c| c.read(off - MACIO_CUDA.0, size, now))
         } else if within(MACIO_IDE0) {
             let v = self.ide[0].read(off - MACIO_IDE0.0, size);
             self.touch(&[Source::Ide0]);
@@ -248,6 +238,22 @@ impl Board {
         }
     }
 
+    /// A guest access to the CUDA. The slice ends only when the access moved a
+    /// timer deadline (reading T1CL/T2CL re-arms one, a command schedules its
+    /// reply) or left a power request: then the machine must re-plan, or output
+    /// would depend on slicing. Other accesses leave the plan alone, so a guest
+    /// polling the VIA (Linux calibrating the decrementer: a million reads of
+    /// IFR) runs on.
+    fn cuda_access<T>(&mut self, access: impl FnOnce(&mut Cuda) -> T) -> T {
+        let deadline = self.cuda.next_deadline();
+        let v = access(&mut self.cuda);
+        self.touch(&[Source::Cuda]);
+        if self.cuda.next_deadline() != deadline || self.cuda.power_requested() {
+            self.stop = true;
+        }
+        v
+    }
+
     fn macio_write(&mut self, off: u32, size: u32, v: u32, now: u64) {
         let within = |(base, len): (u32, u32)| off.wrapping_sub(base) < len;
         if within(MACIO_PIC) {
@@ -263,10 +269,7 @@ impl Board {
         } else if within(MACIO_SCREAMER) {
             self.screamer.write(off - MACIO_SCREAMER.0, size, v);
         } else if within(MACIO_CUDA) {
-            self.cuda.write(off - MACIO_CUDA.0, size, v, now);
-            self.touch(&[Source::Cuda]);
-            // Timers or a power request may have changed: let the machine re-plan.
-            self.stop = true;
+            self.cuda_access(|c| c.write(off - MACIO_CUDA.0, size, v, now));
         } else if within(MACIO_IDE0) {
             self.ide[0].write(off - MACIO_IDE0.0, size, v);
             self.touch(&[Source::Ide0]);
