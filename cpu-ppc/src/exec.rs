@@ -319,6 +319,57 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8, const DEP: bool>(
     }
 }
 
+/// A compare (or `andi.`) and a conditional branch on the CR field it just set,
+/// under one handler: the branch tests the value the compare computed instead of
+/// reloading the field, and `fuse` has already checked its BO (no CTR, no link,
+/// relative target), so only the condition is left to decode.
+fn run_compare_branch<B: Bus, const FIRST: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    i: &Insn,
+    ea: u32,
+) -> Out {
+    let ea2 = match exec_op::<B, FIRST, true, true>(cpu, bus, code, i, ea) {
+        Step::Next(next) => next,
+        Step::Exit(out) => return out,
+        Step::Slow => return run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea),
+    };
+    // The same index expression as the compare's store, so the value is forwarded.
+    let field = cr_field_written(Op::ALL[FIRST as usize], i);
+    let c = cpu.crf[field];
+    let j = next(i);
+    debug_assert!(j.op == Op::Bc && j.a as usize >> 2 == field);
+    if (c >> (3 - (j.a & 3))) & 1 == (j.d >> 3) & 1 {
+        cpu.sync_time(j);
+        cpu.chain(bus, code, ea2.wrapping_add(j.imm))
+    } else {
+        dispatch::<B>(cpu, bus, code, j, ea2.wrapping_add(4))
+    }
+}
+
+/// The CR field a `COMPARE_BRANCH` first op writes, as its handler indexes it.
+#[inline(always)]
+fn cr_field_written(op: Op, i: &Insn) -> usize {
+    match op {
+        Op::Cmpi | Op::Cmpli => (i.d as usize >> 2) & 7,
+        Op::Cmp | Op::Cmpl => i.d as usize & 7,
+        _ => 0,
+    }
+}
+
+/// Whether `b` is a conditional branch `run_compare_branch` may take over: it tests
+/// CR field `field` only (BO neither decrements CTR nor branches always), with a
+/// relative target and no link.
+fn branches_on_field(b: &Insn, field: usize) -> bool {
+    const BO_NO_CTR: u8 = 0x04;
+    const BO_ALWAYS: u8 = 0x10;
+    b.op == Op::Bc
+        && b.d & (BO_NO_CTR | BO_ALWAYS) == BO_NO_CTR
+        && b.f & (F_AA | F_LK) == 0
+        && b.a as usize >> 2 == field
+}
+
 struct Handlers<B>(std::marker::PhantomData<B>);
 
 /// The adjacent pairs that get one handler: the most frequent in OpenBIOS's boot
@@ -351,6 +402,21 @@ macro_rules! dependent_pairs {
     };
 }
 
+/// Ops that set a CR field and get a handler with the conditional branch on it that
+/// follows (see `run_compare_branch`).
+macro_rules! compare_branches {
+    ($($x:ident)*) => {
+        const COMPARE_BRANCH: &[Op] = &[$(Op::$x,)*];
+
+        impl<B: Bus> Handlers<B> {
+            const CMP_BRANCH: &'static [Handler<B>] =
+                &[$(run_compare_branch::<B, { Op::$x as u8 }>,)*];
+        }
+    };
+}
+
+compare_branches! { Cmpi Cmpli Cmp Cmpl AndiRc }
+
 dependent_pairs! {
     (Lis, Lwz)
     (Lwz, Lwz)
@@ -373,10 +439,8 @@ fused_pairs! {
     (Lis, Addi)
     (Lwz, Lwz)
     (Rlwinm, LwzX)
-    (Cmpi, Bc)
     (Lwz, Rlwinm)
     (Addi, Lwz)
-    (Cmp, Bc)
     (Lwz, Cmp)
     (LwzX, MtsprQuiet)
     (Lwz, Cmpi)
@@ -409,10 +473,8 @@ fused_pairs! {
     (Addi, Bc)
     (Cmpi, Addi)
     (Lbz, Cmpi)
-    (AndiRc, Bc)
     (LbzX, AndiRc)
     (Goto, Lis)
-    (Cmpli, Bc)
     (Bc, Addi)
     (Addi, Cmpli)
     (Lwz, Xor)
@@ -442,8 +504,12 @@ nonzero_base! {
     Lfs Lfd Stfs Stfd LfsX LfdX StfsX StfdX
 }
 
-const _: () =
-    assert!(Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() + DEPENDENT.len() <= END as usize);
+/// Where each kind of handler id starts (see `Handlers::TABLE`).
+const PAIRS_BASE: usize = Op::ALL.len();
+const NONZERO_BASE_IDS: usize = PAIRS_BASE + FUSED.len();
+const DEPENDENT_BASE: usize = NONZERO_BASE_IDS + NONZERO_BASE.len();
+const COMPARE_BRANCH_BASE: usize = DEPENDENT_BASE + DEPENDENT.len();
+const _: () = assert!(COMPARE_BRANCH_BASE + COMPARE_BRANCH.len() <= END as usize);
 
 /// Whether op `op` computes an address from rA, where rA = 0 reads as 0.
 const fn reads_ra_or_zero(op: Op) -> bool {
@@ -453,7 +519,7 @@ const fn reads_ra_or_zero(op: Op) -> bool {
 /// The handler of `i` on its own (unfused).
 fn single_handler(i: &Insn) -> u8 {
     match NONZERO_BASE.iter().position(|&op| op == i.op) {
-        Some(k) if i.a != 0 => (Op::ALL.len() + FUSED.len() + k) as u8,
+        Some(k) if i.a != 0 => (NONZERO_BASE_IDS + k) as u8,
         _ => i.op as u8,
     }
 }
@@ -470,43 +536,45 @@ crate::decode::for_each_op!(handler_table);
 
 impl<B: Bus> Handlers<B> {
     /// Handler ids: below `Op::ALL.len()` single ops, then `FUSED` pairs, then the
-    /// `NONZERO_BASE` ops' copies for rA != 0, then `DEPENDENT` pairs, and `END`
-    /// last; padded to 256 entries so no `u8` id is out of range.
+    /// `NONZERO_BASE` ops' copies for rA != 0, then `DEPENDENT` pairs, then
+    /// `COMPARE_BRANCH` pairs, and `END` last; padded to 256 entries so no `u8` id
+    /// is out of range.
     const TABLE: &'static [Handler<B>; 256] = &Self::table();
 
     const fn table() -> [Handler<B>; 256] {
         let mut t: [Handler<B>; 256] = [run_op::<B, { Op::Illegal as u8 }, true, false>; 256];
-        let (s, p, n, dp) = (Self::SINGLE, Self::PAIRS, Self::NONZERO, Self::DEP_PAIRS);
-        let mut k = 0;
-        while k < s.len() {
-            t[k] = s[k];
-            k += 1;
-        }
-        let mut k = 0;
-        while k < p.len() {
-            t[s.len() + k] = p[k];
-            k += 1;
-        }
-        let mut k = 0;
-        while k < n.len() {
-            t[s.len() + p.len() + k] = n[k];
-            k += 1;
-        }
-        let mut k = 0;
-        while k < dp.len() {
-            t[s.len() + p.len() + n.len() + k] = dp[k];
-            k += 1;
+        let parts = [
+            (0, Self::SINGLE),
+            (PAIRS_BASE, Self::PAIRS),
+            (NONZERO_BASE_IDS, Self::NONZERO),
+            (DEPENDENT_BASE, Self::DEP_PAIRS),
+            (COMPARE_BRANCH_BASE, Self::CMP_BRANCH),
+        ];
+        let mut p = 0;
+        while p < parts.len() {
+            let (base, handlers) = parts[p];
+            let mut k = 0;
+            while k < handlers.len() {
+                t[base + k] = handlers[k];
+                k += 1;
+            }
+            p += 1;
         }
         t[END as usize] = run_end::<B>;
         t
     }
 }
 
+/// Whether handler `h` is one of the `COMPARE_BRANCH` pairs'.
+#[cfg(test)]
+pub(crate) fn is_compare_branch(h: u8) -> bool {
+    (COMPARE_BRANCH_BASE..COMPARE_BRANCH_BASE + COMPARE_BRANCH.len()).contains(&(h as usize))
+}
+
 /// Whether handler `h` is one of the `DEPENDENT` pairs'.
 #[cfg(test)]
 pub(crate) fn is_dependent_pair(h: u8) -> bool {
-    let base = Op::ALL.len() + FUSED.len() + NONZERO_BASE.len();
-    (base..base + DEPENDENT.len()).contains(&(h as usize))
+    (DEPENDENT_BASE..COMPARE_BRANCH_BASE).contains(&(h as usize))
 }
 
 /// Picks each op's handler for a freshly translated block: pairs from `FUSED`,
@@ -519,13 +587,18 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         if let Some(next) = ops.get(k + 1).filter(|n| fusable(n) && fusable(&ops[k])) {
             let (first, second) = (ops[k].op, next.op);
             let pair = |&(x, y): &(Op, Op)| x == first && y == second;
+            let compare_branch = COMPARE_BRANCH
+                .iter()
+                .position(|&x| x == first)
+                .filter(|_| branches_on_field(next, cr_field_written(first, &ops[k])))
+                .map(|p| COMPARE_BRANCH_BASE + p);
             let dependent = DEPENDENT
                 .iter()
                 .position(pair)
                 .filter(|_| next.a == ops[k].d)
-                .map(|p| Op::ALL.len() + FUSED.len() + NONZERO_BASE.len() + p);
-            let fused = FUSED.iter().position(pair).map(|p| Op::ALL.len() + p);
-            if let Some(h) = dependent.or(fused) {
+                .map(|p| DEPENDENT_BASE + p);
+            let fused = FUSED.iter().position(pair).map(|p| PAIRS_BASE + p);
+            if let Some(h) = compare_branch.or(dependent).or(fused) {
                 ops[k].handler = h as u8;
                 ops[k + 1].handler = single_handler(&ops[k + 1]);
                 k += 2;

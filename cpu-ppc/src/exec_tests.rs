@@ -532,6 +532,46 @@ fn dependent_pairs_read_the_register_the_first_op_wrote() {
 }
 
 #[test]
+fn compare_and_branch_pairs_test_the_field_just_set() {
+    // Each case sets its bit of r3 only when its branch falls through. The fused
+    // handler must agree with the CR the compare left: signed and unsigned,
+    // immediate and register, `andi.`, fields other than cr0, SO, and a branch on
+    // another field (not fused) reading the older value.
+    let (mut cpu, mut bus) = user(
+        "li r3,0\n li r4,5\n li r5,-1\n \
+         cmpwi r4,5\n beq 1f\n ori r3,r3,0x1\n1: \
+         cmpwi cr3,r4,6\n blt cr3,1f\n ori r3,r3,0x2\n1: \
+         cmplwi cr7,r5,1\n bgt cr7,1f\n ori r3,r3,0x4\n1: \
+         cmpw cr1,r5,r4\n bge cr1,1f\n ori r3,r3,0x8\n1: \
+         cmplw cr6,r4,r5\n bne cr6,1f\n ori r3,r3,0x10\n1: \
+         andi. r6,r4,2\n bne 1f\n ori r3,r3,0x20\n1: \
+         cmpwi cr2,r4,4\n bso cr2,1f\n ori r3,r3,0x40\n1: \
+         cmpwi r4,5\n beq cr1,1f\n ori r3,r3,0x80\n1: \
+         lis r7,0x8000\n mtxer r7\n cmpwi cr2,r4,4\n bso cr2,1f\n ori r3,r3,0x100\n1: \
+         cmplwi cr5,r4,5\n bgt cr5,1f\n ori r3,r3,0x200\n1: \
+         sc",
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 0x8 | 0x20 | 0x40 | 0x80 | 0x200);
+    assert_eq!(cpu.cr_field(2), 0b0101); // GT | SO
+    let mut ops = crate::translate::translate_block(&mut bus, 0x100c, 0);
+    crate::exec::fuse(&mut ops);
+    let fused: Vec<bool> = ops
+        .iter()
+        .filter(|i| matches!(i.op, Op::Cmpi | Op::Cmpli | Op::Cmp | Op::Cmpl | Op::AndiRc))
+        .map(|i| crate::exec::is_compare_branch(i.handler))
+        .collect();
+    assert_eq!(
+        fused,
+        [true; 7]
+            .iter()
+            .chain(&[false, true, true])
+            .copied()
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn jump_cache_forgets_a_block_once_its_page_or_the_fetch_tlb_changes() {
     use super::{jump_key, JumpCache};
     use crate::block_cache::BlockCache;
