@@ -763,17 +763,23 @@ impl Cpu {
             let remaining = limit.saturating_sub(self.now_ns);
             // No block is longer than MAX_BLOCK_INSNS, so the exact budget (a 64-bit
             // division) only matters within that many instructions of the deadline.
-            let budget = if remaining >= whole_block {
+            let budget = if self.traced() {
+                1
+            } else if remaining >= whole_block {
                 MAX_BLOCK_INSNS as u64
             } else {
                 remaining.div_ceil(ns).max(1)
             };
             // A chained block must fit whole before the limit; nothing else can make
             // an interrupt pending without ending the chain.
-            self.chain_until = limit
-                .checked_sub(whole_block)
-                .map_or(0, |t| t + 1)
-                .min(self.now_ns.saturating_add(ns.saturating_mul(CHAIN_INSNS)));
+            self.chain_until = if self.traced() {
+                0
+            } else {
+                limit
+                    .checked_sub(whole_block)
+                    .map_or(0, |t| t + 1)
+                    .min(self.now_ns.saturating_add(ns.saturating_mul(CHAIN_INSNS)))
+            };
             match self.run_block(bus, code, budget) {
                 Some(exit) => return exit,
                 None => {
@@ -839,6 +845,7 @@ impl Cpu {
         };
         let insns = code.ops(slot);
         let len = insns.len() - 1;
+        let trace = self.trace_after(insns[0].op);
         self.blk_ns = self.now_ns;
         let out = if len as u64 <= budget {
             enter::<B>(self, bus, code, insns, start)
@@ -858,8 +865,34 @@ impl Cpu {
                 let e = self.exception.take().unwrap_or_else(illegal);
                 self.raise(e, out.ea())
             }
-            _ => None,
+            _ => {
+                if trace {
+                    // The instruction completed: SRR0 is the next one to run.
+                    let next = self.nip;
+                    self.deliver(Exception::Trace, next);
+                }
+                None
+            }
         }
+    }
+
+    /// Whether MSR[SE] or MSR[BE] asks for trace exceptions: then blocks run one
+    /// instruction at a time, unchained.
+    #[inline(always)]
+    fn traced(&self) -> bool {
+        self.msr & (msr::SE | msr::BE) != 0 && !self.cfg.user_mode
+    }
+
+    /// Whether `op`, run now and completing, raises a trace exception after it:
+    /// under MSR[SE] every instruction but `rfi` (which is how a handler returns
+    /// into the traced code) and those that raise an exception of their own;
+    /// under MSR[BE] every branch, taken or not.
+    fn trace_after(&self, op: Op) -> bool {
+        if !self.traced() || op == Op::Rfi {
+            return false;
+        }
+        let branch = matches!(op, Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr);
+        self.msr & msr::SE != 0 || branch
     }
 
     /// Continue straight into the block at `target` when it is translated and in

@@ -252,6 +252,65 @@ fn system_call_saves_next_address_and_rfi_returns() {
     assert_eq!(cpu.msr & msr::EE, msr::EE);
 }
 
+/// A trace handler at 0xD00 that appends SRR0 and SRR1 to the list SPRG0 points at
+/// and returns (SRR1 still has SE/BE, so tracing goes on).
+fn trace_logger(bus: &mut crate::testutil::TestBus) {
+    bus.load_words(
+        0xD00,
+        &crate::testutil::asm(
+            "mtsprg 1,r20\n mfsprg r20,0\n mfsrr0 r21\n stw r21,0(r20)\n \
+             mfsrr1 r21\n stw r21,4(r20)\n addi r20,r20,8\n mtsprg 0,r20\n \
+             mfsprg r20,1\n rfi",
+        ),
+    );
+}
+
+fn trace_log(cpu: &Cpu, bus: &crate::testutil::TestBus) -> Vec<(u32, u32)> {
+    (0x3000..cpu.sprg[0])
+        .step_by(8)
+        .map(|a| {
+            (
+                bus.ram.read_u32(a).unwrap(),
+                bus.ram.read_u32(a + 4).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn single_step_traces_each_completed_instruction_with_the_next_address() {
+    // Not after the `mtmsr` that sets SE, nor after `sc` (it raises its own
+    // exception); a `b` within the page is traced at its target.
+    let (mut cpu, mut bus) = system(
+        "li r3,0x3000\n mtsprg 0,r3\n mfmsr r4\n ori r4,r4,0x400\n mtmsr r4\n \
+         li r5,1\n addi r5,r5,1\n b 1f\n .long 0\n1: mfmsr r7\n sc",
+    );
+    trace_logger(&mut bus);
+    cpu.run(&mut bus, 2_000);
+    let log = trace_log(&cpu, &bus);
+    let srr0: Vec<u32> = log.iter().map(|e| e.0).collect();
+    assert_eq!(srr0, [0x1018, 0x101c, 0x1024, 0x1028]);
+    for (_, srr1) in &log {
+        assert_eq!(srr1 & (msr::SE | msr::ME), msr::SE | msr::ME);
+        assert_eq!(srr1 & 0x783F_0000, 0, "no cause bits for a trace");
+    }
+    assert_eq!((cpu.gpr[5], cpu.gpr[7] & msr::SE), (2, msr::SE));
+    assert_eq!((cpu.srr0, cpu.nip), (0x102c, 0xC00));
+}
+
+#[test]
+fn branch_trace_stops_after_every_branch_taken_or_not() {
+    let (mut cpu, mut bus) = system(
+        "li r3,0x3000\n mtsprg 0,r3\n mfmsr r4\n ori r4,r4,0x200\n mtmsr r4\n \
+         li r5,0\n cmpwi r5,1\n beq 1f\n addi r5,r5,1\n b 1f\n .long 0\n1: sc",
+    );
+    trace_logger(&mut bus);
+    cpu.run(&mut bus, 2_000);
+    let srr0: Vec<u32> = trace_log(&cpu, &bus).iter().map(|e| e.0).collect();
+    assert_eq!(srr0, [0x1020, 0x102c]);
+    assert_eq!((cpu.gpr[5], cpu.srr0, cpu.nip), (1, 0x1030, 0xC00));
+}
+
 #[test]
 fn fp_unavailable_when_msr_fp_clear() {
     let (mut cpu, mut bus) = system("lfd f1,0(r0)");
