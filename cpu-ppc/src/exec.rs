@@ -284,6 +284,23 @@ fn run_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool>(
     }
 }
 
+/// The first op of a fused handler: the address of the second when control
+/// falls through to it, or how the run ended (a slow-path retry included).
+#[inline(always)]
+fn run_first<B: Bus, const FIRST: u8>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    code: &BlockCache,
+    i: &Insn,
+    ea: u32,
+) -> Result<u32, Out> {
+    match exec_op::<B, FIRST, true, true>(cpu, bus, code, i, ea) {
+        Step::Next(next) => Ok(next),
+        Step::Exit(out) => Err(out),
+        Step::Slow => Err(run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea)),
+    }
+}
+
 /// Two adjacent ops under one handler: one dispatch fewer. Only `fuse` gives an op
 /// this handler, and only when the second op follows it in the run (a run cut
 /// short undoes it: see `Cpu::run_block`).
@@ -298,10 +315,9 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8, const DEP: bool>(
     i: &Insn,
     ea: u32,
 ) -> Out {
-    let ea2 = match exec_op::<B, FIRST, true, true>(cpu, bus, code, i, ea) {
-        Step::Next(next) => next,
-        Step::Exit(out) => return out,
-        Step::Slow => return run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea),
+    let ea2 = match run_first::<B, FIRST>(cpu, bus, code, i, ea) {
+        Ok(next) => next,
+        Err(out) => return out,
     };
     let j = next(i);
     let same;
@@ -330,10 +346,9 @@ fn run_compare_branch<B: Bus, const FIRST: u8>(
     i: &Insn,
     ea: u32,
 ) -> Out {
-    let ea2 = match exec_op::<B, FIRST, true, true>(cpu, bus, code, i, ea) {
-        Step::Next(next) => next,
-        Step::Exit(out) => return out,
-        Step::Slow => return run_op::<B, FIRST, false, true>(cpu, bus, code, i, ea),
+    let ea2 = match run_first::<B, FIRST>(cpu, bus, code, i, ea) {
+        Ok(next) => next,
+        Err(out) => return out,
     };
     // The same index expression as the compare's store, so the value is forwarded.
     let field = cr_field_written(Op::ALL[FIRST as usize], i);
@@ -354,6 +369,7 @@ fn cr_field_written(op: Op, i: &Insn) -> usize {
     match op {
         Op::Cmpi | Op::Cmpli => (i.d as usize >> 2) & 7,
         Op::Cmp | Op::Cmpl => i.d as usize & 7,
+        // `andi.`, a record form: cr0.
         _ => 0,
     }
 }
@@ -763,7 +779,8 @@ impl Cpu {
             let remaining = limit.saturating_sub(self.now_ns);
             // No block is longer than MAX_BLOCK_INSNS, so the exact budget (a 64-bit
             // division) only matters within that many instructions of the deadline.
-            let budget = if self.traced() {
+            let traced = self.traced();
+            let budget = if traced {
                 1
             } else if remaining >= whole_block {
                 MAX_BLOCK_INSNS as u64
@@ -772,7 +789,7 @@ impl Cpu {
             };
             // A chained block must fit whole before the limit; nothing else can make
             // an interrupt pending without ending the chain.
-            self.chain_until = if self.traced() {
+            self.chain_until = if traced {
                 0
             } else {
                 limit

@@ -58,21 +58,23 @@ fn qemu(elf: &[u8]) -> Option<String> {
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
         let mut buf = [0u8; 4096];
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
+        while !String::from_utf8_lossy(&out).contains(DONE) {
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => out.extend_from_slice(&buf[..n]),
             }
-            if String::from_utf8_lossy(&out).contains(DONE) {
-                break;
-            }
         }
         out
     });
-    let out = reader.join().unwrap();
+    // A QEMU that prints nothing more would block the reader: killing it ends the
+    // read.
+    let start = Instant::now();
+    while !reader.is_finished() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let _ = child.kill();
     let _ = child.wait();
+    let out = reader.join().unwrap();
     let _ = std::fs::remove_file(&path);
     Some(String::from_utf8_lossy(&out).into_owned())
 }
