@@ -1053,6 +1053,12 @@ impl Cpu {
                 }
                 Access::Fetch => {}
             }
+        } else if access == Access::Load {
+            // Firmware copies itself out of ROM a byte at a time (1.1 M loads in
+            // OpenBIOS's boot), so ROM loads hit the TLB too.
+            if let Some(off) = ram.rom_page_offset(pa & !0xFFF) {
+                SoftTlb::insert(&mut self.tlb.load, ea, off | (pa & 0xFFF));
+            }
         }
         Ok(pa)
     }
@@ -1098,9 +1104,7 @@ impl Cpu {
             return Ok(v);
         }
         let pa = self.translate_data(bus, ea, Access::Load)?;
-        let ram = bus.ram();
-        if ram.contains(pa, size as usize) {
-            let b = &ram.as_slice()[pa as usize..(pa + size) as usize];
+        if let Some(b) = bus.ram().loadable(pa, size as usize) {
             return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
         }
         let v = bus.read(pa, size, self.now_ns);

@@ -2,8 +2,8 @@
 
 use crate::decode::Op;
 use crate::exceptions::{Exception, PROGRAM_FP, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
-use crate::testutil::{run_to_sc, system, user, TestBus};
-use crate::{msr, xer, Cpu, CpuConfig, Exit, Pin};
+use crate::testutil::{asm, run_to_sc, system, user, TestBus};
+use crate::{msr, xer, Cpu, CpuConfig, Exit, GuestRam, Pin};
 
 #[test]
 fn user_sc_exits_with_nip_after_it() {
@@ -151,6 +151,34 @@ fn byte_reversed_and_misaligned_cross_page() {
     assert_eq!(cpu.gpr[6], 0x4433_2211);
     assert_eq!(cpu.gpr[7], 0x4433);
     assert_eq!(cpu.gpr[8], 0x4433_3344);
+}
+
+#[test]
+fn rom_loads_come_from_the_rom_image_and_stores_to_it_reach_the_bus() {
+    let mut rom = vec![0u8; 0x2000];
+    rom[..8].copy_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 4]);
+    rom[0x1003] = 0x7F;
+    let mut bus = TestBus::new(0);
+    bus.ram = GuestRam::with_rom(1 << 20, 0xFFF0_0000, &rom);
+    bus.load_words(
+        0x1000,
+        &asm("lis r4,0xfff0\n lwz r5,0(r4)\n lwz r6,4(r4)\n lbz r7,0x1003(r4)\n li r8,0x55\n stw r8,0(r4)\n lwz r9,0(r4)\n sc"),
+    );
+    let mut cpu = Cpu::new(CpuConfig {
+        user_mode: true,
+        ..CpuConfig::default()
+    });
+    cpu.nip = 0x1000;
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(
+        (cpu.gpr[5], cpu.gpr[6], cpu.gpr[7], cpu.gpr[9]),
+        (0xDEAD_BEEF, 0x0102_0304, 0x7F, 0xDEAD_BEEF)
+    );
+    // No load reached the device bus; the store did, and left the image as it was.
+    assert_eq!(bus.reads, []);
+    assert_eq!(bus.writes, [(0xFFF0_0000, 4, 0x55)]);
+    assert_eq!(bus.ram.rom(), &rom[..]);
+    assert!(!bus.ram.contains(0xFFF0_0000, 1));
 }
 
 #[test]

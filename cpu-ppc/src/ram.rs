@@ -1,4 +1,5 @@
-//! Guest RAM and the per-page "holds translated code" flags.
+//! Guest RAM and the per-page "holds translated code" flags, and the board's ROM
+//! behind it in the same allocation, so the soft TLB serves loads from either.
 //!
 //! The CPU's own stores check the flag inline. Every other writer (device DMA, loaders,
 //! loadvm) goes through the methods here, which queue the touched code pages so the CPU
@@ -11,7 +12,12 @@ pub const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
 /// RAM bytes (big-endian guest) plus code-page tracking.
 #[derive(Debug, Clone)]
 pub struct GuestRam {
+    /// RAM, then the ROM image, if any: a soft TLB load entry holds an offset into
+    /// it (for RAM, the physical address).
     bytes: Vec<u8>,
+    ram_len: usize,
+    /// Physical address of the ROM's first byte.
+    rom_base: u32,
     /// One bit per page: blocks were translated from this page.
     code: Vec<u64>,
     /// Code pages written by someone other than the CPU, to be invalidated.
@@ -23,10 +29,22 @@ pub struct GuestRam {
 impl GuestRam {
     /// Zeroed RAM of `size` bytes (rounded up to a whole page).
     pub fn new(size: usize) -> GuestRam {
+        GuestRam::with_rom(size, 0, &[])
+    }
+
+    /// Zeroed RAM of `size` bytes, and a read-only `rom` at physical `rom_base`
+    /// (page-aligned, above RAM).
+    pub fn with_rom(size: usize, rom_base: u32, rom: &[u8]) -> GuestRam {
         let size = size.div_ceil(PAGE_SIZE as usize) * PAGE_SIZE as usize;
         let pages = size >> PAGE_SHIFT;
+        debug_assert!(rom_base % PAGE_SIZE == 0 && (rom.is_empty() || rom_base as usize >= size));
+        // One zeroed allocation (the kernel zeroes pages lazily), the ROM copied in.
+        let mut bytes = vec![0; size + rom.len()];
+        bytes[size..].copy_from_slice(rom);
         GuestRam {
-            bytes: vec![0; size],
+            bytes,
+            ram_len: size,
+            rom_base,
             code: vec![0; pages.div_ceil(64)],
             pending: Vec::new(),
             pending_all: false,
@@ -34,29 +52,50 @@ impl GuestRam {
     }
 
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.ram_len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.ram_len == 0
     }
 
     /// Read-only view of all of RAM.
     pub fn as_slice(&self) -> &[u8] {
-        &self.bytes
+        &self.bytes[..self.ram_len]
     }
 
     /// Mutable view of all of RAM for bulk restore (loadvm). Invalidates every block.
     pub fn as_mut_slice_invalidate_all(&mut self) -> &mut [u8] {
         self.pending_all = true;
-        &mut self.bytes
+        &mut self.bytes[..self.ram_len]
     }
 
     /// Whether `[pa, pa+len)` lies inside RAM.
     pub fn contains(&self, pa: u32, len: usize) -> bool {
         (pa as usize)
             .checked_add(len)
-            .is_some_and(|end| end <= self.bytes.len())
+            .is_some_and(|end| end <= self.ram_len)
+    }
+
+    /// The ROM image.
+    pub fn rom(&self) -> &[u8] {
+        &self.bytes[self.ram_len..]
+    }
+
+    /// The `len` bytes at `pa` as a load sees them, from RAM or ROM.
+    pub(crate) fn loadable(&self, pa: u32, len: usize) -> Option<&[u8]> {
+        if self.contains(pa, len) {
+            return Some(&self.bytes[pa as usize..pa as usize + len]);
+        }
+        let off = pa.checked_sub(self.rom_base)? as usize;
+        self.rom().get(off..off.checked_add(len)?)
+    }
+
+    /// Where ROM page `pa_page` lies in the bytes the CPU's load path indexes, if
+    /// it is ROM.
+    pub(crate) fn rom_page_offset(&self, pa_page: u32) -> Option<u32> {
+        let off = pa_page.checked_sub(self.rom_base)? as usize;
+        (off + PAGE_SIZE as usize <= self.rom().len()).then(|| (self.ram_len + off) as u32)
     }
 
     /// Copy RAM into `buf`; false (and `buf` untouched) if out of range.
@@ -144,7 +183,8 @@ impl GuestRam {
         }
     }
 
-    /// Raw bytes for the CPU's fast path (which does its own code-page checks).
+    /// Raw bytes for the CPU's fast path (which does its own code-page checks): RAM,
+    /// then ROM, which only load entries of the soft TLB point into.
     #[inline(always)]
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         &mut self.bytes

@@ -12,7 +12,8 @@ const INVALID: u32 = u32::MAX;
 pub struct TlbEntry {
     /// Effective page number (ea >> 12), or INVALID.
     pub tag: u32,
-    /// Physical byte address of the page's start (inside RAM).
+    /// Where the page starts in `GuestRam`'s bytes: its physical address for RAM;
+    /// ROM (load entries only) lies past RAM.
     pub pa_page: u32,
 }
 

@@ -64,8 +64,8 @@ pub const DMA_IRQ_TABLE: [(usize, u32); 2] =
 /// the fields below the chips are plumbing.
 #[derive(Debug)]
 pub struct Board {
+    /// RAM, with the ROM (`rom`, at `ROM_BASE`) behind it.
     pub ram: GuestRam,
-    pub rom: Vec<u8>,
     pub pic: HeathrowPic,
     pub grackle: Grackle,
     pub fw_cfg: FwCfg,
@@ -88,8 +88,7 @@ pub struct Board {
 impl Board {
     pub fn new(ram_size: u32, rom: Vec<u8>, fw_cfg: FwCfg, nvram: Nvram, rtc_base: i64) -> Board {
         Board {
-            ram: GuestRam::new(ram_size as usize),
-            rom,
+            ram: GuestRam::with_rom(ram_size as usize, ROM_BASE, &rom),
             pic: HeathrowPic::new(),
             grackle: Grackle::new(false),
             fw_cfg,
@@ -285,7 +284,8 @@ impl Board {
 
     fn rom_read(&self, off: u32, size: u32) -> u32 {
         let off = off as usize;
-        self.rom
+        self.ram
+            .rom()
             .get(off..off + size as usize)
             .map_or(0xFFFF_FFFF >> (32 - 8 * size), |b| {
                 b.iter().fold(0, |acc, &x| acc << 8 | u32::from(x))
