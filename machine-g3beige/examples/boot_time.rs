@@ -18,10 +18,10 @@ fn main() {
         out.push_str(&String::from_utf8_lossy(&m.serial_output()));
     }
     let secs = t0.elapsed().as_secs_f64();
-    let insns = m.now_ns() / 10;
+    let insns = m.cpu.icount;
     println!("{out}");
     println!(
-        "prompt: {secs:.2} s host, {} ms virtual, {:.1} MIPS",
+        "prompt: {secs:.2} s host, {} ms virtual, {insns} guest instructions, {:.1} MIPS",
         m.now_ns() / 1_000_000,
         insns as f64 / secs / 1e6
     );

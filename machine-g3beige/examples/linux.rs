@@ -34,9 +34,10 @@ fn main() {
         }
     };
     eprintln!(
-        "\n[{exit:?} after {:.2} s host, {} ms virtual, nip {:08x} msr {:08x}]",
+        "\n[{exit:?} after {:.2} s host, {} ms virtual, {} guest instructions, nip {:08x} msr {:08x}]",
         t0.elapsed().as_secs_f64(),
         m.now_ns() / 1_000_000,
+        m.cpu.icount,
         m.cpu.nip,
         m.cpu.msr
     );
