@@ -86,9 +86,9 @@ pub struct Board {
 }
 
 impl Board {
-    pub fn new(ram_size: u32, rom: Vec<u8>, fw_cfg: FwCfg, nvram: Nvram, rtc_base: i64) -> Board {
+    pub fn new(ram_size: u32, rom: &[u8], fw_cfg: FwCfg, nvram: Nvram, rtc_base: i64) -> Board {
         Board {
-            ram: GuestRam::with_rom(ram_size as usize, ROM_BASE, &rom),
+            ram: GuestRam::with_rom(ram_size as usize, ROM_BASE, rom),
             pic: HeathrowPic::new(),
             grackle: Grackle::new(false),
             fw_cfg,

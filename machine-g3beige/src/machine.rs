@@ -282,13 +282,7 @@ macro_rules! sections {
 /// freshly reset devices: for the schema dump, which describes, never saves.
 pub fn with_fresh_sections<R>(f: impl FnOnce(&mut [SectionRef<'_>]) -> R) -> R {
     let mut cpu = Cpu::new(CpuConfig::default());
-    let mut board = Board::new(
-        1 << 20,
-        vec![0; ROM_SIZE as usize],
-        FwCfg::empty(),
-        Nvram::new(),
-        0,
-    );
+    let mut board = Board::new(1 << 20, &[], FwCfg::empty(), Nvram::new(), 0);
     let b = &mut board;
     let mut sections = sections!(&mut cpu, b);
     f(&mut sections)
@@ -323,7 +317,7 @@ impl Machine {
             depth: cfg.depth,
             ..FwCfgSetup::default()
         };
-        let mut board = Board::new(cfg.ram_size, rom, FwCfg::empty(), nvram, cfg.rtc_base);
+        let mut board = Board::new(cfg.ram_size, &rom, FwCfg::empty(), nvram, cfg.rtc_base);
         load_kernel(cfg, &mut board, &mut setup)?;
         board.fw_cfg = FwCfg::new(&setup);
         let cpu = Cpu::new(CpuConfig {
