@@ -7,7 +7,6 @@
 use machine_g3beige::{Machine, MachineConfig, RunExit};
 use std::collections::HashMap;
 
-const SAMPLE_NS: u64 = 10_000;
 const LIMIT_NS: u64 = 120_000_000_000;
 
 fn main() {
@@ -25,12 +24,18 @@ fn main() {
     // GRAIN=4 profiles single block entries instead of 256-byte regions.
     let grain: u32 = std::env::var("GRAIN").map_or(256, |v| v.parse().expect("GRAIN"));
     let mask = !(grain.next_power_of_two() - 1);
+    // SAMPLE_NS=10090 samples every 1009th instruction, a prime stride that no loop
+    // aliases with; TOP=0 prints every sampled address.
+    let sample_ns: u64 =
+        std::env::var("SAMPLE_NS").map_or(10_000, |v| v.parse().expect("SAMPLE_NS"));
+    let top: usize = std::env::var("TOP").map_or(30, |v| v.parse().expect("TOP"));
+    let top = if top == 0 { usize::MAX } else { top };
     let mut m = Machine::new(&cfg).expect("machine");
     let mut serial = String::new();
     let mut regions: HashMap<u32, u64> = HashMap::new();
     let mut samples = 0u64;
     loop {
-        let exit = m.run(m.now_ns() + SAMPLE_NS);
+        let exit = m.run(m.now_ns() + sample_ns);
         *regions.entry(m.cpu.nip & mask).or_default() += 1;
         samples += 1;
         serial.push_str(&String::from_utf8_lossy(&m.serial_output()));
@@ -49,7 +54,7 @@ fn main() {
     );
     let mut hot: Vec<_> = regions.into_iter().collect();
     hot.sort_by_key(|&(pc, n)| (std::cmp::Reverse(n), pc));
-    for (pc, n) in hot.iter().take(30) {
-        println!("{pc:08x} {:5.1}%", *n as f64 * 100.0 / samples as f64);
+    for (pc, n) in hot.iter().take(top) {
+        println!("{pc:08x} {:5.1}% {n}", *n as f64 * 100.0 / samples as f64);
     }
 }
