@@ -259,23 +259,90 @@ pub const F_LK: u8 = 1;
 /// Branch: absolute target.
 pub const F_AA: u8 = 2;
 
+/// A 5-bit instruction field: a register number, BO, BI, SH, MB, ME or NB. As an
+/// enum its range is known to the compiler, so `gpr[i.d as usize]` needs neither a
+/// mask nor a bounds check on the hot path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum U5 {
+    F0,
+    F1,
+    F2,
+    F3,
+    F4,
+    F5,
+    F6,
+    F7,
+    F8,
+    F9,
+    F10,
+    F11,
+    F12,
+    F13,
+    F14,
+    F15,
+    F16,
+    F17,
+    F18,
+    F19,
+    F20,
+    F21,
+    F22,
+    F23,
+    F24,
+    F25,
+    F26,
+    F27,
+    F28,
+    F29,
+    F30,
+    F31,
+}
+
+impl U5 {
+    const ALL: [U5; 32] = {
+        use U5::*;
+        [
+            F0, F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14, F15, F16, F17, F18,
+            F19, F20, F21, F22, F23, F24, F25, F26, F27, F28, F29, F30, F31,
+        ]
+    };
+
+    /// The low five bits of `v`.
+    pub const fn new(v: u32) -> U5 {
+        U5::ALL[(v & 31) as usize]
+    }
+}
+
+impl std::fmt::Debug for U5 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (*self as u8).fmt(f)
+    }
+}
+
+impl PartialEq<u8> for U5 {
+    fn eq(&self, v: &u8) -> bool {
+        *self as u8 == *v
+    }
+}
+
 /// A decoded instruction. Register fields hold the architectural operand in the
 /// position named below; which ones are meaningful depends on `op`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insn {
     pub op: Op,
     /// rD/rS/frD/frS, BO for branches, crfD for compares.
-    pub d: u8,
+    pub d: U5,
     /// rA/frA, BI for branches, crfS/crbA.
-    pub a: u8,
+    pub a: U5,
     /// rB/frB, SH, NB, crbB.
-    pub b: u8,
+    pub b: U5,
     /// frC or MB/ME for rotates, or flag bits (F_*).
-    pub c: u8,
+    pub c: U5,
     pub f: u8,
     /// Which executor handler runs this op: `op`'s own, or one that runs it fused
     /// with the next op (set when the block is built; see `exec::fuse`).
-    pub handler: u8,
+    pub handler: u16,
     /// Position in its block, from 0: the op's time is the block's start plus this
     /// many instructions (a block's ops need not be at consecutive addresses).
     pub idx: u8,
@@ -288,11 +355,11 @@ impl Insn {
     fn new(op: Op, w: u32) -> Insn {
         Insn {
             op,
-            handler: op as u8,
-            d: ((w >> 21) & 31) as u8,
-            a: ((w >> 16) & 31) as u8,
-            b: ((w >> 11) & 31) as u8,
-            c: ((w >> 6) & 31) as u8,
+            handler: op as u16,
+            d: U5::new(w >> 21),
+            a: U5::new(w >> 16),
+            b: U5::new(w >> 11),
+            c: U5::new(w >> 6),
             f: 0,
             idx: 0,
             imm: 0,
@@ -363,7 +430,7 @@ impl Op {
 pub fn ends_block(insn: &Insn) -> bool {
     const BO_ALWAYS: u8 = 0x14;
     match insn.op {
-        Op::Bc | Op::Bclr | Op::Bcctr => insn.d & BO_ALWAYS == BO_ALWAYS,
+        Op::Bc | Op::Bclr | Op::Bcctr => insn.d as u8 & BO_ALWAYS == BO_ALWAYS,
         op => ends_block_op(op),
     }
 }
@@ -528,8 +595,8 @@ fn decode_19(w: u32) -> Option<Insn> {
         i.f = (w & 1) as u8;
     }
     if op == Op::Mcrf {
-        i.d >>= 2;
-        i.a >>= 2;
+        i.d = U5::new(i.d as u32 >> 2);
+        i.a = U5::new(i.a as u32 >> 2);
     }
     Some(i)
 }
@@ -581,11 +648,11 @@ fn decode_31(w: u32) -> Option<Insn> {
     let spr = ((w >> 16) & 31) | (((w >> 11) & 31) << 5);
     Some(match xo {
         0 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             ..plain(Op::Cmp)
         },
         32 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             ..plain(Op::Cmpl)
         },
         4 => plain(Op::Tw),
@@ -647,7 +714,7 @@ fn decode_31(w: u32) -> Option<Insn> {
             ..plain(Op::Mtcrf)
         },
         512 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             ..plain(Op::Mcrxr)
         },
         339 => Insn {
@@ -667,12 +734,12 @@ fn decode_31(w: u32) -> Option<Insn> {
             ..plain(Op::Mftb)
         },
         595 => Insn {
-            a: ((w >> 16) & 15) as u8,
+            a: U5::new((w >> 16) & 15),
             ..plain(Op::Mfsr)
         },
         659 => plain(Op::Mfsrin),
         210 => Insn {
-            a: ((w >> 16) & 15) as u8,
+            a: U5::new((w >> 16) & 15),
             ..plain(Op::Mtsr)
         },
         242 => plain(Op::Mtsrin),
@@ -731,11 +798,11 @@ fn decode_63(w: u32) -> Option<Insn> {
     };
     Some(match xo {
         0 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             ..x(Op::Fcmpu)
         },
         32 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             ..x(Op::Fcmpo)
         },
         12 => x(Op::Frsp),
@@ -749,12 +816,12 @@ fn decode_63(w: u32) -> Option<Insn> {
         38 => x(Op::Mtfsb1),
         70 => x(Op::Mtfsb0),
         64 => Insn {
-            d: ((w >> 23) & 7) as u8,
-            a: ((w >> 18) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
+            a: U5::new((w >> 18) & 7),
             ..x(Op::Mcrfs)
         },
         134 => Insn {
-            d: ((w >> 23) & 7) as u8,
+            d: U5::new((w >> 23) & 7),
             imm: (w >> 12) & 15,
             ..x(Op::Mtfsfi)
         },
@@ -773,21 +840,30 @@ mod tests {
     #[test]
     fn addi_sign_extends_immediate() {
         let i = decode(0x3860_FFFF); // li r3,-1
-        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Li, 3, 0, 0xFFFF_FFFF));
+        assert_eq!(
+            (i.op, i.d as u8, i.a as u8, i.imm),
+            (Op::Li, 3, 0, 0xFFFF_FFFF)
+        );
         let i = decode(0x3863_FFFF); // addi r3,r3,-1
-        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Addi, 3, 3, 0xFFFF_FFFF));
+        assert_eq!(
+            (i.op, i.d as u8, i.a as u8, i.imm),
+            (Op::Addi, 3, 3, 0xFFFF_FFFF)
+        );
     }
 
     #[test]
     fn addo_dot_sets_oe_and_rc() {
         let i = decode(0x7C64_2E15); // addo. r3,r4,r5
-        assert_eq!((i.op, i.d, i.a, i.b, i.f), (Op::Add, 3, 4, 5, F_RC | F_OE));
+        assert_eq!(
+            (i.op, i.d as u8, i.a as u8, i.b as u8, i.f),
+            (Op::Add, 3, 4, 5, F_RC | F_OE)
+        );
     }
 
     #[test]
     fn logical_ops_put_destination_in_d() {
         let i = decode(0x7C83_2B78); // or r3,r4,r5 (mr-style: rA=3, rS=4)
-        assert_eq!((i.op, i.d, i.a, i.b), (Op::Or, 3, 4, 5));
+        assert_eq!((i.op, i.d as u8, i.a as u8, i.b as u8), (Op::Or, 3, 4, 5));
     }
 
     #[test]
@@ -802,7 +878,7 @@ mod tests {
         let i = decode(0x4BFF_FFFC); // b .-4
         assert_eq!((i.op, i.imm as i32, i.f), (Op::B, -4, 0));
         let i = decode(0x4182_0008); // beq +8
-        assert_eq!((i.op, i.d, i.a, i.imm), (Op::Bc, 12, 2, 8));
+        assert_eq!((i.op, i.d as u8, i.a as u8, i.imm), (Op::Bc, 12, 2, 8));
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl Cpu {
 
     fn fp_write(&mut self, i: &Insn, out: Outcome) -> Result<Flow, Exception> {
         if let Some(v) = out.value {
-            self.fpr[i.d as usize & 31] = v;
+            self.fpr[i.d as usize] = v;
         }
         self.fp_cr1(i);
         self.fp_trap(out.trap)?;
@@ -51,9 +51,9 @@ impl Cpu {
     ) -> Result<Flow, Trap> {
         self.fp_available()?;
         let (a, b, c) = (
-            self.fpr[i.a as usize & 31],
-            self.fpr[i.b as usize & 31],
-            self.fpr[i.c as usize & 31],
+            self.fpr[i.a as usize],
+            self.fpr[i.b as usize],
+            self.fpr[i.c as usize],
         );
         if let Some(fop) = op.fp_arith() {
             let out = if FAST {
@@ -75,7 +75,7 @@ impl Cpu {
                 Ok(Flow::Next)
             }
             Op::Fmr | Op::Fneg | Op::Fabs | Op::Fnabs => {
-                self.fpr[i.d as usize & 31] = match op {
+                self.fpr[i.d as usize] = match op {
                     Op::Fmr => b,
                     Op::Fneg => b ^ SIGN,
                     Op::Fabs => b & !SIGN,
@@ -93,7 +93,7 @@ impl Cpu {
                 Ok(self.fp_write(i, out)?)
             }
             Op::Mffs => {
-                self.fpr[i.d as usize & 31] = fpu::mffs(self.fpscr);
+                self.fpr[i.d as usize] = fpu::mffs(self.fpscr);
                 self.fp_cr1(i);
                 Ok(Flow::Next)
             }
@@ -112,9 +112,9 @@ impl Cpu {
             Op::Mtfsf | Op::Mtfsfi | Op::Mtfsb0 | Op::Mtfsb1 => {
                 match op {
                     Op::Mtfsf => fpu::mtfsf(&mut self.fpscr, i.imm as u8, b),
-                    Op::Mtfsfi => fpu::mtfsfi(&mut self.fpscr, i.d, i.imm as u8),
-                    Op::Mtfsb0 => fpu::mtfsb0(&mut self.fpscr, i.d),
-                    _ => fpu::mtfsb1(&mut self.fpscr, i.d),
+                    Op::Mtfsfi => fpu::mtfsfi(&mut self.fpscr, i.d as u8, i.imm as u8),
+                    Op::Mtfsb0 => fpu::mtfsb0(&mut self.fpscr, i.d as u8),
+                    _ => fpu::mtfsb1(&mut self.fpscr, i.d as u8),
                 }
                 self.fp_cr1(i);
                 let pending = fpu::enabled_exception_pending(self.fpscr);

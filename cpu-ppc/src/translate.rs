@@ -38,7 +38,7 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
             let target = addr.wrapping_add(insn.imm);
             if target & !0xFFF == page {
                 insn.op = Op::Goto;
-                insn.handler = Op::Goto as u8;
+                insn.handler = Op::Goto as u16;
                 next = target;
                 ends = false;
             }
