@@ -12,9 +12,10 @@ const INVALID: u32 = u32::MAX;
 pub struct TlbEntry {
     /// Effective page number (ea >> 12), or INVALID.
     pub tag: u32,
-    /// Where the page starts in `GuestRam`'s bytes: its physical address for RAM;
-    /// ROM (load entries only) lies past RAM.
-    pub pa_page: u32,
+    /// Where the page starts in `GuestRam`'s bytes (its physical address for RAM;
+    /// ROM, load entries only, lies past RAM) minus where it starts in effective
+    /// addresses, so a hit is one add away: `ea + delta`.
+    pub delta: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ pub struct SoftTlb {
 
 const EMPTY: TlbEntry = TlbEntry {
     tag: INVALID,
-    pa_page: 0,
+    delta: 0,
 };
 
 impl Default for SoftTlb {
@@ -60,7 +61,7 @@ impl SoftTlb {
     #[inline(always)]
     pub fn lookup(table: &[TlbEntry; TLB_SIZE], ea: u32) -> Option<u32> {
         let e = table[Self::index(ea)];
-        (e.tag == ea >> 12).then_some(e.pa_page | (ea & 0xFFF))
+        (e.tag == ea >> 12).then_some(ea.wrapping_add(e.delta))
     }
 
     /// Like `lookup` for an `N`-byte access, which misses if it crosses into the
@@ -70,13 +71,13 @@ impl SoftTlb {
     pub fn lookup_within<const N: usize>(table: &[TlbEntry; TLB_SIZE], ea: u32) -> Option<u32> {
         let e = table[Self::index(ea)];
         let last = ea.wrapping_add(N as u32 - 1);
-        (e.tag == last >> 12).then_some(e.pa_page | (ea & 0xFFF))
+        (e.tag == last >> 12).then_some(ea.wrapping_add(e.delta))
     }
 
     pub fn insert(table: &mut [TlbEntry; TLB_SIZE], ea: u32, pa: u32) {
         table[Self::index(ea)] = TlbEntry {
             tag: ea >> 12,
-            pa_page: pa & !0xFFF,
+            delta: (pa & !0xFFF).wrapping_sub(ea & !0xFFF),
         };
     }
 
@@ -90,7 +91,7 @@ impl SoftTlb {
     /// Drop store entries that map physical page `pa_page` (it now holds code).
     pub fn drop_store_to_page(&mut self, pa_page: u32) {
         for e in self.store.iter_mut() {
-            if e.tag != INVALID && e.pa_page == pa_page {
+            if e.tag != INVALID && (e.tag << 12).wrapping_add(e.delta) == pa_page {
                 *e = EMPTY;
             }
         }
