@@ -178,7 +178,8 @@ ops! {
     StfsX,
     StfdX,
     Stfiwx,
-    // A-form arithmetic, one op per `fpu::FpOp` (see `Op::fp_arith`)
+    // A-form arithmetic, one op per `fpu::FpOp` (see `Op::fp_arith`), and every op
+    // from here on is the FPU's (see `Op::fpu`)
     Fadd,
     Fadds,
     Fsub,
@@ -219,6 +220,12 @@ ops! {
 pub(crate) use for_each_op;
 
 impl Op {
+    /// Whether the FPU executes this op (`Fadd` and every op after it in the
+    /// list): it writes FPRs, the FPSCR and CR fields, never a GPR.
+    pub const fn fpu(self) -> bool {
+        self as u8 >= Op::Fadd as u8
+    }
+
     /// The FPU operation of an A-form arithmetic op.
     pub const fn fp_arith(self) -> Option<crate::fpu::FpOp> {
         use crate::fpu::FpOp as F;
@@ -836,6 +843,16 @@ fn decode_63(w: u32) -> Option<Insn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fpu_ops_end_the_op_list() {
+        // `Op::fpu` (which the executor trusts never to write a GPR) is a range.
+        assert_eq!(Op::ALL.last(), Some(&Op::Mcrfs));
+        let fpu: Vec<Op> = Op::ALL.iter().copied().filter(|op| op.fpu()).collect();
+        // The 36 ops `Cpu::step` hands to `step_fp`.
+        assert_eq!((fpu[0], fpu.len()), (Op::Fadd, 36));
+        assert!(!Op::Stfiwx.fpu() && Op::Fctiwz.fpu());
+    }
 
     #[test]
     fn addi_sign_extends_immediate() {

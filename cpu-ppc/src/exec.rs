@@ -203,7 +203,7 @@ const fn result(op: Op) -> u8 {
 }
 
 /// Whether `i` leaves every GPR as it was (branches, compares, stores without
-/// update, SPR writes, FP arithmetic): the value a handler was passed stays the
+/// update, SPR writes, the FPU's ops): the value a handler was passed stays the
 /// register's.
 fn keeps_gprs(i: &Insn) -> bool {
     let stores = matches!(
@@ -224,7 +224,7 @@ fn keeps_gprs(i: &Insn) -> bool {
             | Op::LfdX
     );
     (stores && i.f & F_UPDATE == 0)
-        || i.op.fp_arith().is_some()
+        || i.op.fpu()
         || matches!(
             i.op,
             Op::Cmpi
@@ -260,15 +260,6 @@ fn keeps_gprs(i: &Insn) -> bool {
                 | Op::Stwcx
                 | Op::Stmw
                 | Op::Stfiwx
-                | Op::Fcmpu
-                | Op::Fcmpo
-                | Op::Fmr
-                | Op::Fneg
-                | Op::Fabs
-                | Op::Fnabs
-                | Op::Frsp
-                | Op::Fctiw
-                | Op::Fctiwz
         )
 }
 
@@ -910,27 +901,20 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         let m1 = fields_holding(&ops[k], held);
         let after = held_after(&ops[k], held);
         ops[k].handler = single_handler(&ops[k], m1);
-        // A compare and the branch on it pair better than the compare and the op
-        // before it: the branch then tests the computed value.
-        let compare_follows = ops.get(k + 1..k + 3).is_some_and(|w| {
-            COMPARE_BRANCH.iter().any(|c| c.0 == w[0].op)
-                && branches_on_field(&w[1], cr_field_written(w[0].op, &w[0]))
-                && fusable(&w[0])
-        });
+        // A compare pairs better with the branch on it than with the op before it:
+        // the branch then tests the value just computed.
+        let compare_follows = ops
+            .get(k + 1..k + 3)
+            .is_some_and(|w| fusable(&w[0]) && compare_branch_pair(&w[0], &w[1]));
         if let Some(next) = ops
             .get(k + 1)
             .filter(|n| !compare_follows && fusable(n) && fusable(&ops[k]))
         {
             let (first, second) = (ops[k].op, next.op);
             let m2 = fields_holding(next, after);
-            let best = |ids: &mut dyn Iterator<Item = (usize, Option<u8>)>| {
-                ids.filter_map(|(h, score)| Some((score?, h)))
-                    .max_by_key(|&(score, h)| (score, std::cmp::Reverse(h)))
-                    .map(|(_, h)| h)
-            };
-            let compare_branch = if branches_on_field(next, cr_field_written(first, &ops[k])) {
-                best(
-                    &mut COMPARE_BRANCH
+            let compare_branch = if compare_branch_pair(&ops[k], next) {
+                most_forwarding(
+                    COMPARE_BRANCH
                         .iter()
                         .enumerate()
                         .filter(|(_, c)| c.0 == first)
@@ -942,8 +926,8 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
                 None
             };
             let pair = || {
-                best(
-                    &mut FUSED
+                most_forwarding(
+                    FUSED
                         .iter()
                         .enumerate()
                         .filter(|(_, c)| c.0 == first && c.1 == second)
@@ -953,7 +937,7 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
                 )
             };
             if let Some(h) = compare_branch.or_else(pair) {
-                ops[k].handler = h as u16;
+                ops[k].handler = h;
                 ops[k + 1].handler = single_handler(&ops[k + 1], m2);
                 held = held_after(&ops[k + 1], after);
                 k += 2;
@@ -963,6 +947,21 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         held = after;
         k += 1;
     }
+}
+
+/// Whether `first` and `next` can run under one `run_compare_branch` handler.
+fn compare_branch_pair(first: &Insn, next: &Insn) -> bool {
+    COMPARE_BRANCH.iter().any(|c| c.0 == first.op)
+        && branches_on_field(next, cr_field_written(first.op, first))
+}
+
+/// Of candidate handler ids and their `forwarding_score`s, the one that forwards
+/// into the most operands (the first listed on a tie).
+fn most_forwarding(candidates: impl Iterator<Item = (usize, Option<u8>)>) -> Option<u16> {
+    candidates
+        .filter_map(|(h, score)| Some((score?, h)))
+        .max_by_key(|&(score, h)| (score, std::cmp::Reverse(h)))
+        .map(|(_, h)| h as u16)
 }
 
 /// `-d in_asm`: a freshly translated block, as QEMU prints it, at the effective
@@ -1702,7 +1701,7 @@ impl Cpu {
     ) -> Result<Flow, Trap> {
         let op = Op::ALL[OP as usize];
         let form = const { Op::ALL[OP as usize].form() };
-        // Register fields are 5 bits; the mask lets the compiler drop bounds checks.
+        // Register fields are `U5`s, so indexing needs no mask or bounds check.
         let d = i.d as usize;
         let a = i.a as usize;
         let b = i.b as usize;
