@@ -5,6 +5,7 @@
 //! be part of the key. Blocks never cross a 4 KB page, so invalidating a physical page
 //! drops exactly the blocks that read it.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 
 use crate::decode::Insn;
@@ -32,6 +33,9 @@ pub struct BlockCache {
     pages: HashMap<u32, Vec<u32>>,
     /// Bumped whenever a block is dropped (see `exec::JumpCache`).
     generation: u64,
+    /// The bus type whose handlers the blocks' ops are bound to (see `claim`).
+    owner: Option<TypeId>,
+    bind: fn(&mut [Insn]),
 }
 
 impl Default for BlockCache {
@@ -51,6 +55,8 @@ impl BlockCache {
             fast: Box::new([]),
             pages: HashMap::new(),
             generation: 0,
+            owner: None,
+            bind: |_| {},
         }
     }
 
@@ -62,6 +68,8 @@ impl BlockCache {
             fast: vec![(u32::MAX, NO_SLOT); FAST_SIZE].into_boxed_slice(),
             pages: HashMap::new(),
             generation: 0,
+            owner: None,
+            bind: |_| {},
         }
     }
 
@@ -86,12 +94,24 @@ impl BlockCache {
         Some(slot)
     }
 
-    /// Add the block of `insns` at `pa`, which gets its end marker here.
+    /// Make the blocks those of bus type `owner`, whose handlers `bind` gives every
+    /// op from now on: a cache that held another type's blocks starts over.
+    pub(crate) fn claim(&mut self, owner: TypeId, bind: fn(&mut [Insn])) {
+        if self.owner != Some(owner) {
+            self.clear();
+            self.owner = Some(owner);
+            self.bind = bind;
+        }
+    }
+
+    /// Add the block of `insns` at `pa`, which gets its end marker and its handlers
+    /// (see `claim`) here.
     pub fn insert(&mut self, pa: u32, mut insns: Vec<Insn>) -> u32 {
         if self.map.len() >= MAX_BLOCKS {
             self.clear();
         }
         insns.push(end_marker(insns.len()));
+        (self.bind)(&mut insns);
         let block = Block {
             pa,
             insns: insns.into(),

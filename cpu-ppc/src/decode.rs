@@ -350,6 +350,9 @@ pub struct Insn {
     /// Which executor handler runs this op: `op`'s own, or one that runs it fused
     /// with the next op (set when the block is built; see `exec::fuse`).
     pub handler: u16,
+    /// Where `handler`'s code is, for the bus type the block was built for, so a
+    /// dispatch is one load (0 until `exec::bind` sets it).
+    pub run: usize,
     /// Position in its block, from 0: the op's time is the block's start plus this
     /// many instructions (a block's ops need not be at consecutive addresses).
     pub idx: u8,
@@ -363,6 +366,7 @@ impl Insn {
         Insn {
             op,
             handler: op as u16,
+            run: 0,
             d: U5::new(w >> 21),
             a: U5::new(w >> 16),
             b: U5::new(w >> 11),

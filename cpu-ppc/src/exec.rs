@@ -310,8 +310,8 @@ pub(crate) fn end_marker(len: usize) -> Insn {
     }
 }
 
-/// The op after `i` in its run. One of the executor's two unsafe blocks (the other
-/// is `JumpCache::ops`): stepping by
+/// The op after `i` in its run. One of the executor's three unsafe blocks (with
+/// `handler` and `JumpCache::ops`): stepping by
 /// pointer instead of by slice saves a length check and a register in every
 /// handler, about 4% of OpenBIOS's boot.
 #[inline(always)]
@@ -451,10 +451,34 @@ fn enter<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea
     }
 }
 
-/// The handler of op `i`.
+/// The handler with id `h`.
 #[inline(always)]
+fn handler_by_id<B: Bus>(h: u16) -> Handler<B> {
+    Handlers::<B>::TABLE[h as usize & (HANDLERS - 1)]
+}
+
+/// Bind `ops` to bus type `B`'s handlers: each op's `run` becomes the address of
+/// its handler, so a dispatch is one load from the op instead of an id load and a
+/// dependent table load.
+pub(crate) fn bind<B: Bus>(ops: &mut [Insn]) {
+    for i in ops {
+        i.run = (handler_by_id::<B>(i.handler) as *const ()).expose_provenance();
+    }
+}
+
+/// The handler of op `i`. One of the executor's three unsafe blocks.
+#[inline(always)]
+#[allow(unsafe_code)]
 fn handler<B: Bus>(i: &Insn) -> Handler<B> {
-    Handlers::<B>::TABLE[i.handler as usize & (HANDLERS - 1)]
+    debug_assert_eq!(i.run, handler_by_id::<B>(i.handler) as *const () as usize);
+    // SAFETY: every op a handler is given was bound to `B`'s handlers by `bind`: a
+    // block's ops when `BlockCache::insert` added it, under the `claim` that
+    // `Cpu::run::<B>` makes before running any (a cache claimed for another bus
+    // type drops its blocks), and a cut copy's in `run_block`. So `i.run` is the
+    // address of a `Handler<B>`.
+    unsafe {
+        std::mem::transmute::<*const (), Handler<B>>(std::ptr::with_exposed_provenance(i.run))
+    }
 }
 
 /// Goes on after op `done` with the next op of its block, at `ea`.
@@ -1082,6 +1106,7 @@ impl Cpu {
         // The translated code is read-only while ops run, so handlers can hold its
         // ops while they mutate the CPU; invalidations queue in RAM meanwhile.
         let mut code = std::mem::replace(&mut self.blocks, BlockCache::placeholder());
+        code.claim(std::any::TypeId::of::<B>(), bind::<B>);
         let exit = self.run_blocks(bus, &mut code, until_ns);
         self.blocks = code;
         self.icount += (self.now_ns - start_ns) / self.cfg.ns_per_insn.max(1);
@@ -1212,6 +1237,7 @@ impl Cpu {
             cut[..n].copy_from_slice(&insns[..n]);
             // Its pair partner may be cut off.
             cut[n - 1].handler = single_handler(&cut[n - 1], 0);
+            bind::<B>(&mut cut[..=n]);
             enter::<B>(self, bus, code, &cut[..=n], start)
         };
         self.nip = out.ea();

@@ -870,3 +870,39 @@ mod forwarding {
         }
     }
 }
+
+/// A second bus type: the same RAM, seen through another type.
+struct OtherBus(TestBus);
+
+impl crate::Bus for OtherBus {
+    fn ram(&mut self) -> &mut GuestRam {
+        self.0.ram()
+    }
+    fn read(&mut self, pa: u32, size: u32, now: u64) -> u32 {
+        self.0.read(pa, size, now)
+    }
+    fn write(&mut self, pa: u32, size: u32, value: u32, now: u64) {
+        self.0.write(pa, size, value, now)
+    }
+    fn take_pins(&mut self) -> Option<u32> {
+        self.0.take_pins()
+    }
+    fn stop_requested(&mut self) -> bool {
+        self.0.stop_requested()
+    }
+}
+
+#[test]
+fn a_cpu_run_on_another_bus_type_translates_its_blocks_again() {
+    // Ops hold their handlers' addresses for the bus type they were built for.
+    let (mut cpu, bus) = user("li r3,0\n li r4,10\n 1: addi r3,r3,1\n cmpw r3,r4\n blt 1b\n sc");
+    let mut bus = OtherBus(bus);
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Syscall);
+    assert_eq!(cpu.gpr[3], 10);
+    assert!(!cpu.blocks.is_empty());
+    // The same code, not rewritten, so only the bus type tells the blocks apart.
+    let mut bus = bus.0;
+    cpu.nip = 0x1000;
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 10);
+}
