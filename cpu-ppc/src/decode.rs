@@ -59,6 +59,10 @@ ops! {
     Bc,
     Bclr,
     Bcctr,
+    /// `bclr`/`bcctr` that always branch (BO ignores CTR and CR): `blr`, `bctr`
+    /// and their `l` forms, returns and indirect calls, with no BO to decode.
+    Blr,
+    Bctr,
     Sc,
     Rfi,
     Isync,
@@ -438,10 +442,12 @@ impl Op {
 /// flow, or it changes the context later instructions are translated or executed
 /// under. A conditional branch does not: when taken it leaves the block like any
 /// branch, and when not taken the block goes on, which saves a block lookup.
+/// BO bits that make a conditional branch unconditional: no CTR test, no CR test.
+const BO_ALWAYS: u32 = 0x14;
+
 pub fn ends_block(insn: &Insn) -> bool {
-    const BO_ALWAYS: u8 = 0x14;
     match insn.op {
-        Op::Bc | Op::Bclr | Op::Bcctr => insn.d as u8 & BO_ALWAYS == BO_ALWAYS,
+        Op::Bc | Op::Bclr | Op::Bcctr => insn.d as u32 & BO_ALWAYS == BO_ALWAYS,
         op => ends_block_op(op),
     }
 }
@@ -451,6 +457,8 @@ fn ends_block_op(op: Op) -> bool {
         op,
         Op::Illegal
             | Op::B
+            | Op::Blr
+            | Op::Bctr
             | Op::Sc
             | Op::Rfi
             | Op::Isync
@@ -601,8 +609,14 @@ fn decode_19(w: u32) -> Option<Insn> {
         528 => Op::Bcctr,
         _ => return None,
     };
+    let always = (w >> 21) & BO_ALWAYS == BO_ALWAYS;
+    let op = match op {
+        Op::Bclr if always => Op::Blr,
+        Op::Bcctr if always => Op::Bctr,
+        op => op,
+    };
     let mut i = Insn::new(op, w);
-    if matches!(op, Op::Bclr | Op::Bcctr) {
+    if matches!(op, Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr) {
         i.f = (w & 1) as u8;
     }
     if op == Op::Mcrf {

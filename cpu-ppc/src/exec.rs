@@ -238,6 +238,8 @@ fn keeps_gprs(i: &Insn) -> bool {
                 | Op::Bc
                 | Op::Bclr
                 | Op::Bcctr
+                | Op::Blr
+                | Op::Bctr
                 | Op::Mcrf
                 | Op::Crand
                 | Op::Crandc
@@ -384,7 +386,10 @@ const fn may_end_block(op: Op) -> bool {
 
 /// Branches continue into the next block directly when they can (see `Cpu::chain`).
 const fn chains(op: Op) -> bool {
-    matches!(op, Op::B | Op::Bc | Op::Bclr | Op::Bcctr)
+    matches!(
+        op,
+        Op::B | Op::Bc | Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr
+    )
 }
 
 /// What one op did to the straight-line run of its block.
@@ -733,18 +738,18 @@ fused_pairs! {
     (Lwz, Cmpi, N, N)
     (Lwz, Cmpi, N, A)
     (Bc, Goto, N, N)
-    (MtsprQuiet, Bcctr, N, N)
-    (MtsprQuiet, Bcctr, D, N)
+    (MtsprQuiet, Bctr, N, N)
+    (MtsprQuiet, Bctr, D, N)
     (Addi, Rlwinm, N, N)
     (Rlwinm, Addi, N, N)
     (Addi, LwzX, N, N)
     (Addi, LwzX, N, A)
     (Rlwinm, Stw, N, N)
-    (StwX, Bclr, N, N)
+    (StwX, Blr, N, N)
     (Lis, Rlwinm, N, N)
     (Addi, StwX, N, N)
     (Addi, StwX, N, A)
-    (LwzX, Bclr, N, N)
+    (LwzX, Blr, N, N)
     (Stw, Mfspr, N, N)
     (Mfspr, Stw, N, N)
     (Mfspr, Stw, N, D)
@@ -756,11 +761,11 @@ fused_pairs! {
     (Addi, Goto, N, N)
     (Addi, MtsprQuiet, N, N)
     (Lwz, MtsprQuiet, N, N)
-    (Or, Bclr, N, N)
+    (Or, Blr, N, N)
     (MtsprQuiet, Or, N, N)
     (Or, Goto, N, N)
     (MtsprQuiet, Goto, N, N)
-    (MtsprQuiet, Bclr, N, N)
+    (MtsprQuiet, Blr, N, N)
     (StbX, Addi, N, N)
     (Bc, Cmpi, N, N)
     (Addi, Bc, N, N)
@@ -1273,7 +1278,10 @@ impl Cpu {
         if !self.traced() || op == Op::Rfi {
             return false;
         }
-        let branch = matches!(op, Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr);
+        let branch = matches!(
+            op,
+            Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr
+        );
         self.msr & msr::SE != 0 || branch
     }
 
@@ -1938,6 +1946,19 @@ impl Cpu {
                     return Ok(Flow::Jump(target));
                 }
                 return Ok(Flow::Next);
+            }
+            Op::Blr => {
+                let target = self.lr & !3;
+                if i.f & F_LK != 0 {
+                    self.lr = ea_insn.wrapping_add(4);
+                }
+                return Ok(Flow::Jump(target));
+            }
+            Op::Bctr => {
+                if i.f & F_LK != 0 {
+                    self.lr = ea_insn.wrapping_add(4);
+                }
+                return Ok(Flow::Jump(self.ctr & !3));
             }
             Op::Sc => {
                 if self.cfg.user_mode {

@@ -532,7 +532,7 @@ fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
             (Op::Goto, 2),
             (Op::Mfspr, 3),
             (Op::Addi, 4),
-            (Op::Bclr, 5),
+            (Op::Blr, 5),
         ]
     );
 }
@@ -905,4 +905,28 @@ fn a_cpu_run_on_another_bus_type_translates_its_blocks_again() {
     cpu.nip = 0x1000;
     run_to_sc(&mut cpu, &mut bus);
     assert_eq!(cpu.gpr[3], 10);
+}
+
+#[test]
+fn unconditional_blr_and_bctr_forms_branch_and_link_like_bclr_and_bcctr() {
+    use crate::decode::{decode, F_LK};
+    // BO = 0b10100 (branch always) decodes to the ops with no BO to test.
+    assert_eq!(decode(0x4e80_0020).op, Op::Blr); // blr
+    assert_eq!(decode(0x4e80_0420).op, Op::Bctr); // bctr
+    assert_eq!(decode(0x4e80_0421).f & F_LK, F_LK); // bctrl
+    assert_eq!(decode(0x4c82_0020).op, Op::Bclr); // bnelr
+    assert_eq!(decode(0x4e00_0020).op, Op::Bclr); // bdnzlr
+    let src = "li r3,0\n bl 1f\n addi r3,r3,1\n bl 3f\n \
+               2: mflr r9\n addi r9,r9,(4f-2b)\n mtctr r9\n bctrl\n cmpw r3,r3\n bnelr\n sc\n \
+               1: addi r3,r3,10\n blr\n \
+               3: b 2b\n \
+               4: mflr r4\n blrl\n";
+    let (mut cpu, mut bus) = user(src);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[3], 11);
+    // bctrl linked to the cmpw after it; blrl returned there and linked to
+    // the instruction after itself.
+    let after_bctrl = 0x1000 + 4 * 8;
+    assert_eq!(cpu.gpr[4], after_bctrl);
+    assert_eq!(cpu.lr, 0x1000 + 4 * 16);
 }
