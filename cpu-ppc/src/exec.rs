@@ -471,19 +471,25 @@ pub(crate) fn bind<B: Bus>(ops: &mut [Insn]) {
     }
 }
 
-/// The handler of op `i`. One of the executor's three unsafe blocks.
+/// The handler of op `i`.
 #[inline(always)]
-#[allow(unsafe_code)]
 fn handler<B: Bus>(i: &Insn) -> Handler<B> {
     debug_assert_eq!(i.run, handler_by_id::<B>(i.handler) as *const () as usize);
+    handler_at::<B>(i.run)
+}
+
+/// The handler at `run`, the `run` of an op. One of the executor's three unsafe
+/// blocks.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn handler_at<B: Bus>(run: usize) -> Handler<B> {
     // SAFETY: every op a handler is given was bound to `B`'s handlers by `bind`: a
     // block's ops when `BlockCache::insert` added it, under the `claim` that
     // `Cpu::run::<B>` makes before running any (a cache claimed for another bus
-    // type drops its blocks), and a cut copy's in `run_block`. So `i.run` is the
+    // type drops its blocks, and with them the jump cache's entries, which copy
+    // their first op's `run`), and a cut copy's in `run_block`. So `run` is the
     // address of a `Handler<B>`.
-    unsafe {
-        std::mem::transmute::<*const (), Handler<B>>(std::ptr::with_exposed_provenance(i.run))
-    }
+    unsafe { std::mem::transmute::<*const (), Handler<B>>(std::ptr::with_exposed_provenance(run)) }
 }
 
 /// Goes on after op `done` with the next op of its block, at `ea`.
@@ -1026,19 +1032,21 @@ const CHAIN_INSNS: u64 = 2048;
 /// of either empties this cache in O(1).
 #[derive(Debug)]
 pub(crate) struct JumpCache {
-    entries: Box<[JumpEntry; JumpCache::SIZE]>,
+    entries: [JumpEntry; JumpCache::SIZE],
 }
 
 /// The ops are held by address, not just slot, so a chained branch reaches the
 /// first op without going through the block slab: one dependent load and two
-/// checks fewer on every block transition (Linux's boot -4%). An address rather
-/// than a pointer keeps the CPU `Send`.
+/// checks fewer on every block transition (Linux's boot -4%). The first op's
+/// handler address is copied in too, so the jump to it waits on this entry alone.
+/// Addresses rather than pointers keep the CPU `Send`.
 #[derive(Debug, Clone, Copy)]
 struct JumpEntry {
     key: u64,
+    ops: usize,
+    run: usize,
     ea: u32,
     slot: u32,
-    ops: usize,
 }
 
 /// The generations a jump cache entry is valid for, in one word. Both only ever
@@ -1055,15 +1063,13 @@ impl JumpCache {
     pub(crate) fn new() -> JumpCache {
         let empty = JumpEntry {
             key: u64::MAX,
+            ops: 0,
+            run: 0,
             ea: u32::MAX,
             slot: 0,
-            ops: 0,
         };
         JumpCache {
-            entries: vec![empty; Self::SIZE]
-                .into_boxed_slice()
-                .try_into()
-                .expect("SIZE entries"),
+            entries: [empty; Self::SIZE],
         }
     }
 
@@ -1078,11 +1084,16 @@ impl JumpCache {
         (e.ea == ea && e.key == key).then_some(e.slot)
     }
 
-    /// The ops of the block at `ea`, borrowed from `code`; `tlb` is the CPU's, whose
-    /// generation, like `code`'s, only grows.
+    /// The ops of the block at `ea`, borrowed from `code`, and the `run` of the
+    /// first; `tlb` is the CPU's, whose generation, like `code`'s, only grows.
     #[inline(always)]
     #[allow(unsafe_code)]
-    fn ops<'c>(&self, ea: u32, tlb: &SoftTlb, code: &'c BlockCache) -> Option<&'c Insn> {
+    fn lookup<'c>(
+        &self,
+        ea: u32,
+        tlb: &SoftTlb,
+        code: &'c BlockCache,
+    ) -> Option<(&'c Insn, usize)> {
         let e = &self.entries[Self::index(ea)];
         if e.ea == ea && e.key == jump_key(tlb.generation(), code.generation()) {
             // SAFETY: the entry was made from `code.ops(e.slot)` at the block
@@ -1091,15 +1102,24 @@ impl JumpCache {
             // (`BlockCache::invalidate_page`, `clear`; the slab may move a `Block`
             // but not its boxed ops), so the address is still that of those ops,
             // which `code` holds for 'c.
-            Some(unsafe { &*std::ptr::with_exposed_provenance::<Insn>(e.ops) })
+            Some((
+                unsafe { &*std::ptr::with_exposed_provenance::<Insn>(e.ops) },
+                e.run,
+            ))
         } else {
             None
         }
     }
 
     fn set(&mut self, ea: u32, slot: u32, key: u64, code: &BlockCache) {
-        let ops = code.ops(slot).as_ptr().expose_provenance();
-        self.entries[Self::index(ea)] = JumpEntry { key, ea, slot, ops };
+        let ops = code.ops(slot);
+        self.entries[Self::index(ea)] = JumpEntry {
+            key,
+            ops: ops.as_ptr().expose_provenance(),
+            run: ops[0].run,
+            ea,
+            slot,
+        };
     }
 }
 
@@ -1290,9 +1310,10 @@ impl Cpu {
     #[inline(always)]
     fn chain<B: Bus>(&mut self, bus: &mut B, code: &BlockCache, target: u32) -> Out {
         if self.now_ns < self.chain_until {
-            if let Some(i) = self.jump_cache.ops(target, &self.tlb, code) {
+            if let Some((i, run)) = self.jump_cache.lookup(target, &self.tlb, code) {
                 self.blk_ns = self.now_ns;
-                return handler::<B>(i)(self, bus, code, i, target, 0);
+                debug_assert_eq!(run, i.run);
+                return handler_at::<B>(run)(self, bus, code, i, target, 0);
             }
         }
         Out::new(Out::JUMP, target)

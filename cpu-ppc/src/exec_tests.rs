@@ -707,20 +707,21 @@ fn jump_cache_forgets_a_block_once_its_page_or_the_fetch_tlb_changes() {
     let key = jump_key(tlb.generation(), code.generation());
     jc.set(0x1000, a, key, &code);
     jc.set(0x2000, b, key, &code);
-    let ops = jc.ops(0x2000, &tlb, &code).expect("cached");
+    let (ops, run) = jc.lookup(0x2000, &tlb, &code).expect("cached");
+    assert_eq!(run, ops.run);
     assert!(std::ptr::eq(ops, &code.ops(b)[0]));
     // A dropped page: every entry is stale, and its slot may hold other ops now.
     code.invalidate_page(1);
     let c = code.insert(0x3000, vec![nop, nop, nop]);
     assert_eq!(c, a);
-    assert!(jc.ops(0x1000, &tlb, &code).is_none());
-    assert!(jc.ops(0x2000, &tlb, &code).is_none());
+    assert!(jc.lookup(0x1000, &tlb, &code).is_none());
+    assert!(jc.lookup(0x2000, &tlb, &code).is_none());
     // New fetch translations: every entry is stale.
     let key = jump_key(tlb.generation(), code.generation());
     jc.set(0x2000, b, key, &code);
-    assert!(jc.ops(0x2000, &tlb, &code).is_some());
+    assert!(jc.lookup(0x2000, &tlb, &code).is_some());
     tlb.flush_all();
-    assert!(jc.ops(0x2000, &tlb, &code).is_none());
+    assert!(jc.lookup(0x2000, &tlb, &code).is_none());
 }
 
 /// Random straight-line code built so that most instructions read the register
