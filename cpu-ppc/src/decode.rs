@@ -63,6 +63,10 @@ ops! {
     /// and their `l` forms, returns and indirect calls, with no BO to decode.
     Blr,
     Bctr,
+    /// A `blr` reached inside the block of the same-page `bl` it would return from
+    /// (see `translate_block`): when LR holds that call's return address, the
+    /// block goes on there, whose ops follow; `imm` is its offset in the page.
+    Ret,
     Sc,
     Rfi,
     Isync,

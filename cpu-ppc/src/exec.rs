@@ -240,6 +240,7 @@ fn keeps_gprs(i: &Insn) -> bool {
                 | Op::Bcctr
                 | Op::Blr
                 | Op::Bctr
+                | Op::Ret
                 | Op::Mcrf
                 | Op::Crand
                 | Op::Crandc
@@ -752,10 +753,12 @@ fused_pairs! {
     (Addi, LwzX, N, A)
     (Rlwinm, Stw, N, N)
     (StwX, Blr, N, N)
+    (StwX, Ret, N, N)
     (Lis, Rlwinm, N, N)
     (Addi, StwX, N, N)
     (Addi, StwX, N, A)
     (LwzX, Blr, N, N)
+    (LwzX, Ret, N, N)
     (Stw, Mfspr, N, N)
     (Mfspr, Stw, N, N)
     (Mfspr, Stw, N, D)
@@ -1016,6 +1019,7 @@ fn log_block<B: Bus>(bus: &mut B, ea: u32, pa: u32, insns: &[Insn], now_ns: u64)
         );
         addr = match i.op {
             Op::Goto => addr.wrapping_add(i.imm),
+            Op::Ret => (addr & !0xFFF) | i.imm,
             _ => addr.wrapping_add(4),
         };
     }
@@ -1300,7 +1304,7 @@ impl Cpu {
         }
         let branch = matches!(
             op,
-            Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr
+            Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr | Op::Ret
         );
         self.msr & msr::SE != 0 || branch
     }
@@ -1972,6 +1976,14 @@ impl Cpu {
                 let target = self.lr & !3;
                 if i.f & F_LK != 0 {
                     self.lr = ea_insn.wrapping_add(4);
+                }
+                return Ok(Flow::Jump(target));
+            }
+            Op::Ret => {
+                let target = self.lr & !3;
+                let ret = (ea_insn & !0xFFF) | i.imm;
+                if target == ret {
+                    return Ok(Flow::Goto(ret));
                 }
                 return Ok(Flow::Jump(target));
             }

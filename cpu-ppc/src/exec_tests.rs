@@ -532,7 +532,9 @@ fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
             (Op::Goto, 2),
             (Op::Mfspr, 3),
             (Op::Addi, 4),
-            (Op::Blr, 5),
+            (Op::Ret, 5),
+            (Op::Li, 6),
+            (Op::Sc, 7),
         ]
     );
 }
@@ -930,4 +932,40 @@ fn unconditional_blr_and_bctr_forms_branch_and_link_like_bclr_and_bcctr() {
     let after_bctrl = 0x1000 + 4 * 8;
     assert_eq!(cpu.gpr[4], after_bctrl);
     assert_eq!(cpu.lr, 0x1000 + 4 * 16);
+}
+
+#[test]
+fn a_leaf_call_returns_inside_its_block_and_a_changed_lr_leaves_it() {
+    // li, bl, [addi, blr], addi, bl, [mflr, addi, mtlr, blr], li, sc
+    let src = "li r3,1\n bl 1f\n addi r3,r3,100\n bl 2f\n li r5,7\n sc\n \
+               1: addi r3,r3,10\n blr\n \
+               2: mflr r4\n addi r4,r4,4\n mtlr r4\n blr";
+    let (mut cpu, mut bus) = user(src);
+    let ops: Vec<_> = crate::translate::translate_block(&mut bus, 0x1000, 0)
+        .iter()
+        .map(|i| i.op)
+        .collect();
+    // The first call returns in the block; the second's blr is a Ret too, but
+    // its guard fails at run time (LR was moved past the `li`).
+    assert_eq!(
+        ops,
+        [
+            Op::Li,
+            Op::Goto,
+            Op::Addi,
+            Op::Ret,
+            Op::Addi,
+            Op::Goto,
+            Op::Mfspr,
+            Op::Addi
+        ]
+        .into_iter()
+        .chain([Op::MtsprQuiet, Op::Ret, Op::Li, Op::Sc])
+        .collect::<Vec<_>>()
+    );
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.gpr[5]), (111, 0));
+    assert_eq!(cpu.lr, 0x1014);
+    // li, bl, addi, blr, addi, bl, mflr, addi, mtlr, blr, sc
+    assert_eq!(cpu.now_ns, 11 * cpu.cfg.ns_per_insn);
 }

@@ -1,7 +1,7 @@
 //! Guest code to blocks: decode from a physical address until a block-ending
 //! instruction, the end of the page, or the length limit.
 
-use crate::decode::{decode, ends_block, Insn, Op, F_AA};
+use crate::decode::{decode, ends_block, Insn, Op, F_AA, F_LK};
 use crate::Bus;
 
 /// Longest block, in instructions. Long enough to amortise the lookup; short enough
@@ -24,10 +24,16 @@ pub fn fetch_word<B: Bus>(bus: &mut B, addr: u32, now_ns: u64) -> u32 {
 /// never leave their page, so invalidating a page drops exactly the blocks that
 /// read it; effective and physical addresses agree within a page, so the target
 /// is the same whatever the mapping.
+///
+/// A `bl` of that kind also records its return address, and a `blr` reached in
+/// the block afterwards becomes a `Ret` to it: translation goes on at the return
+/// address, and at run time the block does too when LR still holds it (a leaf
+/// call returns within the block; anything else leaves it as a `blr` would).
 pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
     let mut insns = Vec::with_capacity(16);
     let page = pa & !0xFFF;
     let mut addr = pa;
+    let mut returns = Vec::new();
     loop {
         let word = fetch_word(bus, addr, now_ns);
         let mut insn = decode(word);
@@ -40,6 +46,17 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
                 insn.op = Op::Goto;
                 insn.handler = Op::Goto as u16;
                 next = target;
+                ends = false;
+                if insn.f & F_LK != 0 {
+                    returns.push(addr.wrapping_add(4));
+                }
+            }
+        } else if insn.op == Op::Blr && insn.f & F_LK == 0 {
+            if let Some(ret) = returns.pop().filter(|r| r & !0xFFF == page) {
+                insn.op = Op::Ret;
+                insn.handler = Op::Ret as u16;
+                insn.imm = ret & 0xFFF;
+                next = ret;
                 ends = false;
             }
         }
