@@ -795,10 +795,11 @@ fused_pairs! {
     (Rlwinm, Rlwinm, N, N)
 }
 
-/// The loads and stores that get a second handler for rA != 0, which adds the
-/// register without testing for rA = 0 (rA = 0 reads as 0 in an address). Pairs
-/// and forwarding handlers make the same assumption, so `fuse` picks those only
-/// when rA != 0.
+/// The loads and stores that get a second handler for rA != 0 and no update, which
+/// adds the register without testing for rA = 0 (rA = 0 reads as 0 in an address)
+/// and writes no rA back. Pairs and forwarding handlers make the same assumptions,
+/// so `fuse` picks those only for such ops (`fusable`); update forms (always with
+/// rA != 0) run alone, in the copy that tests the flag.
 macro_rules! nonzero_base {
     ($($x:ident)*) => {
         const NONZERO_BASE: &[Op] = &[$(Op::$x,)*];
@@ -827,9 +828,15 @@ const fn reads_ra_or_zero(op: Op) -> bool {
     may_end_block(op) || matches!(op, Op::Icbi | Op::DcbNop)
 }
 
-/// Whether `i` may run in a handler that assumes rA != 0 (see `nonzero_base`).
+/// Whether `i` is a load or store with update.
+fn updates(i: &Insn) -> bool {
+    reads_ra_or_zero(i.op) && i.f & F_UPDATE != 0
+}
+
+/// Whether `i` may run in a handler that assumes rA != 0 and no update (see
+/// `nonzero_base`).
 fn fusable(i: &Insn) -> bool {
-    i.a != 0 || !reads_ra_or_zero(i.op)
+    (i.a != 0 && !updates(i)) || !reads_ra_or_zero(i.op)
 }
 
 /// The handler of `i` on its own (unfused), taking the passed value in a field
@@ -840,7 +847,7 @@ fn single_handler(i: &Insn, mask: u8) -> u16 {
         .position(|&(op, f)| op == i.op && mask & (1 << f) != 0);
     match (forwarding, NONZERO_BASE.iter().position(|&op| op == i.op)) {
         (Some(k), _) if fusable(i) => (FORWARDED_BASE + k) as u16,
-        (_, Some(k)) if i.a != 0 => (NONZERO_IDS + k) as u16,
+        (_, Some(k)) if fusable(i) => (NONZERO_IDS + k) as u16,
         _ => i.op as u16,
     }
 }
@@ -1608,9 +1615,10 @@ impl Cpu {
         }
     }
 
+    /// With `NZ` the op is known not to be an update form (see `fusable`).
     #[inline(always)]
-    fn update(&mut self, i: &Insn, ea: u32) {
-        if i.f & F_UPDATE != 0 {
+    fn update<const NZ: bool>(&mut self, i: &Insn, ea: u32) {
+        if !NZ && i.f & F_UPDATE != 0 {
             self.gpr[i.a as usize] = ea;
         }
     }
@@ -2149,37 +2157,37 @@ impl Cpu {
             Op::Lwz | Op::LwzX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 4, FAST>(bus, ea)?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Lbz | Op::LbzX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 1, FAST>(bus, ea)?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Lhz | Op::LhzX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Lha | Op::LhaX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.gpr[d] = self.load_op::<B, 2, FAST>(bus, ea)? as i16 as i32 as u32;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Stw | Op::StwX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 4, FAST>(bus, ea, self.gpr[d])?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Stb | Op::StbX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 1, FAST>(bus, ea, self.gpr[d])?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Sth | Op::SthX => {
                 let ea = self.ea::<NZ>(form, i);
                 self.store_op::<B, 2, FAST>(bus, ea, self.gpr[d])?;
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Lwbrx => {
                 let ea = self.ea::<NZ>(form, i);
@@ -2315,7 +2323,7 @@ impl Cpu {
                         self.store_op::<B, 4, FAST>(bus, ea, self.fpr[d] as u32)?;
                     }
                 }
-                self.update(i, ea);
+                self.update::<NZ>(i, ea);
             }
             Op::Fadd
             | Op::Fadds
