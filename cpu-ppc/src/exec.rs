@@ -595,7 +595,8 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8, const F1: u8, const F2: u
 /// A compare (or `andi.`) and a conditional branch on the CR field it just set,
 /// under one handler: the branch tests the value the compare computed instead of
 /// reloading the field, and `fuse` has already checked its BO (no CTR, no link,
-/// relative target), so only the condition is left to decode.
+/// relative target) and put the condition in the branch's spare fields (see
+/// `precompute_condition`).
 fn run_compare_branch<B: Bus, const FIRST: u8, const F1: u8>(
     cpu: &mut Cpu,
     bus: &mut B,
@@ -613,7 +614,11 @@ fn run_compare_branch<B: Bus, const FIRST: u8, const F1: u8>(
     let c = cpu.crf[field];
     let j = next(i);
     debug_assert!(j.op == Op::Bc && j.a as usize >> 2 == field);
-    if (c >> (3 - (j.a as u8 & 3))) & 1 == (j.d as u8 >> 3) & 1 {
+    debug_assert_eq!(
+        (c ^ j.b as u8) & j.c as u8 != 0,
+        (c >> (3 - (j.a as u8 & 3))) & 1 == (j.d as u8 >> 3) & 1
+    );
+    if (c ^ j.b as u8) & j.c as u8 != 0 {
         cpu.sync_time(j);
         cpu.chain(bus, code, ea2.wrapping_add(j.imm))
     } else {
@@ -981,6 +986,9 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
                         }),
                 )
             };
+            if compare_branch.is_some() {
+                precompute_condition(&mut ops[k + 1]);
+            }
             if let Some(h) = compare_branch.or_else(pair) {
                 ops[k].handler = h;
                 ops[k + 1].handler = single_handler(&ops[k + 1], m2);
@@ -992,6 +1000,18 @@ pub(crate) fn fuse(ops: &mut [Insn]) {
         held = after;
         k += 1;
     }
+}
+
+/// Puts the condition of branch `b`, which tests one CR bit (BI), in fields a
+/// conditional branch's ops do not read otherwise (they hold part of its
+/// displacement, which `imm` has whole): `c` the bit's mask within its field, `b`
+/// 15 when the branch is taken on the bit being clear, else 0. The branch is
+/// taken when `(field ^ b) & c != 0`.
+fn precompute_condition(b: &mut Insn) {
+    let bit = 3 - (b.a as u32 & 3);
+    let on_set = (b.d as u32 >> 3) & 1 != 0;
+    b.c = U5::new(1 << bit);
+    b.b = U5::new(if on_set { 0 } else { 15 });
 }
 
 /// Whether `first` and `next` can run under one `run_compare_branch` handler.
