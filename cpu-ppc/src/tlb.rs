@@ -10,7 +10,7 @@ const INVALID: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TlbEntry {
-    /// Effective page number (ea >> 12), or INVALID.
+    /// Effective page address (ea & !0xFFF), or INVALID.
     pub tag: u32,
     /// Where the page starts in `GuestRam`'s bytes (its physical address for RAM;
     /// ROM, load entries only, lies past RAM) minus where it starts in effective
@@ -61,22 +61,22 @@ impl SoftTlb {
     #[inline(always)]
     pub fn lookup(table: &[TlbEntry; TLB_SIZE], ea: u32) -> Option<u32> {
         let e = table[Self::index(ea)];
-        (e.tag == ea >> 12).then_some(ea.wrapping_add(e.delta))
+        (e.tag == ea & !0xFFF).then_some(ea.wrapping_add(e.delta))
     }
 
-    /// Like `lookup` for an `N`-byte access, which misses if it crosses into the
-    /// next page: the tag is compared with the page of its last byte, which is the
-    /// page of its first byte exactly when it does not cross.
+    /// Like `lookup` for an `N`-byte access aligned to `N`, which therefore stays in
+    /// its page: the tag is compared with the page address and the alignment bits
+    /// together (a tag's are 0), so an unaligned access misses and takes the slow
+    /// path, which also handles one that crosses into the next page.
     #[inline(always)]
     pub fn lookup_within<const N: usize>(table: &[TlbEntry; TLB_SIZE], ea: u32) -> Option<u32> {
         let e = table[Self::index(ea)];
-        let last = ea.wrapping_add(N as u32 - 1);
-        (e.tag == last >> 12).then_some(ea.wrapping_add(e.delta))
+        (e.tag == ea & !(0xFFF ^ (N as u32 - 1))).then_some(ea.wrapping_add(e.delta))
     }
 
     pub fn insert(table: &mut [TlbEntry; TLB_SIZE], ea: u32, pa: u32) {
         table[Self::index(ea)] = TlbEntry {
-            tag: ea >> 12,
+            tag: ea & !0xFFF,
             delta: (pa & !0xFFF).wrapping_sub(ea & !0xFFF),
         };
     }
@@ -91,7 +91,7 @@ impl SoftTlb {
     /// Drop store entries that map physical page `pa_page` (it now holds code).
     pub fn drop_store_to_page(&mut self, pa_page: u32) {
         for e in self.store.iter_mut() {
-            if e.tag != INVALID && (e.tag << 12).wrapping_add(e.delta) == pa_page {
+            if e.tag != INVALID && e.tag.wrapping_add(e.delta) == pa_page {
                 *e = EMPTY;
             }
         }
@@ -99,7 +99,7 @@ impl SoftTlb {
 
     /// `mtsr`: drop every entry in segment `sr`.
     pub fn flush_segment(&mut self, sr: u32) {
-        self.retain(|tag| tag >> 16 != sr);
+        self.retain(|tag| tag >> 28 != sr);
     }
 
     /// `tlbie`: drop every entry for the page index of `ea` in any segment, as the
@@ -110,7 +110,7 @@ impl SoftTlb {
         self.generation += 1;
         for t in [&mut self.fetch, &mut self.load, &mut self.store] {
             // Every page with this index lands in slot `i`.
-            if t[i].tag != INVALID && t[i].tag & 0xFFFF == index {
+            if t[i].tag != INVALID && (t[i].tag >> 12) & 0xFFFF == index {
                 t[i] = EMPTY;
             }
         }
@@ -138,6 +138,28 @@ mod tests {
         SoftTlb::insert(&mut t.load, 0x1234_5678, 0x0000_9000);
         assert_eq!(SoftTlb::lookup(&t.load, 0x1234_5ABC), Some(0x9ABC));
         assert_eq!(SoftTlb::lookup(&t.load, 0x1334_5678), None);
+    }
+
+    #[test]
+    fn an_access_hits_only_when_aligned_to_its_size() {
+        let mut t = SoftTlb::new();
+        SoftTlb::insert(&mut t.load, 0x1234_5000, 0x9000);
+        assert_eq!(
+            SoftTlb::lookup_within::<4>(&t.load, 0x1234_5FFC),
+            Some(0x9FFC)
+        );
+        assert_eq!(
+            SoftTlb::lookup_within::<2>(&t.load, 0x1234_5FFE),
+            Some(0x9FFE)
+        );
+        assert_eq!(
+            SoftTlb::lookup_within::<1>(&t.load, 0x1234_5FFF),
+            Some(0x9FFF)
+        );
+        // Unaligned, within the page or across its end: the slow path's.
+        assert_eq!(SoftTlb::lookup_within::<4>(&t.load, 0x1234_5002), None);
+        assert_eq!(SoftTlb::lookup_within::<4>(&t.load, 0x1234_5FFD), None);
+        assert_eq!(SoftTlb::lookup_within::<2>(&t.load, 0x1234_5FFF), None);
     }
 
     #[test]
