@@ -1528,6 +1528,13 @@ impl Cpu {
             }
             return Ok(v);
         }
+        // Unaligned within a page the TLB holds: the fast path takes aligned ones only.
+        if let Some(pa) = SoftTlb::lookup(&self.tlb.load, ea) {
+            let pa = pa as usize;
+            if let Some(b) = bus.ram().bytes_mut().get(pa..pa + size as usize) {
+                return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
+            }
+        }
         let pa = self.translate_data(bus, ea, Access::Load)?;
         if let Some(b) = bus.ram().loadable(pa, size as usize) {
             return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
@@ -1589,6 +1596,16 @@ impl Cpu {
                 self.store_slow(bus, ea.wrapping_add(i), 1, byte)?;
             }
             return Ok(());
+        }
+        if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
+            // As in `load_slow`; store entries map RAM that holds no code.
+            let pa = pa as usize;
+            if let Some(b) = bus.ram().bytes_mut().get_mut(pa..pa + size as usize) {
+                for (i, x) in b.iter_mut().enumerate() {
+                    *x = (v >> (8 * (size as usize - 1 - i))) as u8;
+                }
+                return Ok(());
+            }
         }
         let pa = self.translate_data(bus, ea, Access::Store)?;
         if bus.ram().contains(pa, size as usize) {

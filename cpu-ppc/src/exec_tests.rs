@@ -969,3 +969,17 @@ fn a_leaf_call_returns_inside_its_block_and_a_changed_lr_leaves_it() {
     // li, bl, addi, blr, addi, bl, mflr, addi, mtlr, blr, sc
     assert_eq!(cpu.now_ns, 11 * cpu.cfg.ns_per_insn);
 }
+
+#[test]
+fn unaligned_accesses_within_a_cached_page_read_and_write_the_right_bytes() {
+    // The aligned accesses fill the TLB; the unaligned ones then miss its fast
+    // check and take the page's entry on the slow path.
+    let src = "li r3,0x2000\n lis r4,0x1122\n ori r4,r4,0x3344\n stw r4,0(r3)\n \
+               lis r9,0x5566\n ori r9,r9,0x7788\n stw r9,4(r3)\n lwz r0,0(r3)\n \
+               lwz r5,1(r3)\n lhz r6,3(r3)\n stw r4,2(r3)\n sth r4,5(r3)\n \
+               lwz r7,0(r3)\n lwz r8,4(r3)\n sc";
+    let (mut cpu, mut bus) = user(src);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[5], cpu.gpr[6]), (0x2233_4455, 0x4455));
+    assert_eq!((cpu.gpr[7], cpu.gpr[8]), (0x1122_1122, 0x3333_4488));
+}
