@@ -130,6 +130,12 @@ ops! {
     /// `mtspr` to a register whose write has no side effect on translation, time
     /// or interrupts (LR, CTR, XER, SRRs, SPRGs, ...): does not end the block.
     MtsprQuiet,
+    /// `mflr`, `mfctr`, `mtlr`, `mtctr`: in every prologue, epilogue and indirect
+    /// call, so they are ops of their own with no SPR number to test.
+    Mflr,
+    Mfctr,
+    Mtlr,
+    Mtctr,
     Mftb,
     Mfsr,
     Mfsrin,
@@ -748,14 +754,19 @@ fn decode_31(w: u32) -> Option<Insn> {
         },
         339 => Insn {
             imm: spr,
-            ..plain(Op::Mfspr)
+            ..plain(match spr {
+                8 => Op::Mflr,
+                9 => Op::Mfctr,
+                _ => Op::Mfspr,
+            })
         },
         467 => Insn {
             imm: spr,
-            ..plain(if quiet_spr(spr) {
-                Op::MtsprQuiet
-            } else {
-                Op::Mtspr
+            ..plain(match spr {
+                8 => Op::Mtlr,
+                9 => Op::Mtctr,
+                _ if quiet_spr(spr) => Op::MtsprQuiet,
+                _ => Op::Mtspr,
             })
         },
         371 => Insn {
@@ -923,7 +934,7 @@ mod tests {
     #[test]
     fn mfspr_swaps_spr_halves() {
         let i = decode(0x7C68_02A6); // mflr r3
-        assert_eq!((i.op, i.imm), (Op::Mfspr, 8));
+        assert_eq!((i.op, i.imm), (Op::Mflr, 8));
         let i = decode(0x7C70_FAA6); // mfspr r3,1008 (HID0)
         assert_eq!(i.imm, 1008);
     }

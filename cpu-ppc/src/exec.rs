@@ -14,7 +14,7 @@ use crate::decode::{Insn, Op, F_AA, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE, U5};
 use crate::exceptions::{Exception, DSISR_STORE, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
 use crate::mmu::{self, Access, Fault, PteMem};
 use crate::ram::GuestRam;
-use crate::spr::{self, HID0_POWER_MODES};
+use crate::spr::HID0_POWER_MODES;
 use crate::tlb::SoftTlb;
 use crate::translate::{fetch_word, translate_block, MAX_BLOCK_INSNS};
 use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
@@ -177,6 +177,8 @@ const fn result(op: Op) -> u8 {
         | Op::Extsh
         | Op::Mfcr
         | Op::Mfspr
+        | Op::Mflr
+        | Op::Mfctr
         | Op::Mftb
         | Op::Lwz
         | Op::Lbz
@@ -253,6 +255,8 @@ fn keeps_gprs(i: &Insn) -> bool {
                 | Op::Mtcrf
                 | Op::Mtspr
                 | Op::MtsprQuiet
+                | Op::Mtlr
+                | Op::Mtctr
                 | Op::Sync
                 | Op::Dcbz
                 | Op::Dcbst
@@ -710,7 +714,7 @@ forwarded! {
     (Stw, A) (Stw, D) (Stb, A) (Stb, D) (Sth, A) (Sth, D)
     (LwzX, A) (LwzX, B) (LbzX, A) (LbzX, B) (LhzX, A) (LhzX, B)
     (StwX, A) (StwX, B) (StwX, D) (StbX, A) (StbX, B) (StbX, D)
-    (Rlwinm, D) (Ori, D) (AndiRc, D) (MtsprQuiet, D)
+    (Rlwinm, D) (Ori, D) (AndiRc, D) (Mtlr, D) (Mtctr, D)
     (Cmpi, A) (Cmpli, A) (Cmp, A) (Cmp, B) (Cmpl, A) (Cmpl, B)
     (Add, A) (Add, B) (Subf, A) (Subf, B) (Neg, A) (Mullw, A) (Mullw, B)
     (Or, A) (Or, B) (And, A) (And, B) (Xor, A) (Xor, B) (Andc, A)
@@ -744,14 +748,14 @@ fused_pairs! {
     (Addi, Lwz, N, A)
     (Lwz, Cmp, N, N)
     (Lwz, Cmp, N, A)
-    (LwzX, MtsprQuiet, N, N)
-    (LwzX, MtsprQuiet, N, D)
-    (LwzX, MtsprQuiet, B, D)
+    (LwzX, Mtctr, N, N)
+    (LwzX, Mtctr, N, D)
+    (LwzX, Mtctr, B, D)
     (Lwz, Cmpi, N, N)
     (Lwz, Cmpi, N, A)
     (Bc, Goto, N, N)
-    (MtsprQuiet, Bctr, N, N)
-    (MtsprQuiet, Bctr, D, N)
+    (Mtctr, Bctr, N, N)
+    (Mtctr, Bctr, D, N)
     (Addi, Rlwinm, N, N)
     (Rlwinm, Addi, N, N)
     (Addi, LwzX, N, N)
@@ -764,22 +768,26 @@ fused_pairs! {
     (Addi, StwX, N, A)
     (LwzX, Blr, N, N)
     (LwzX, Ret, N, N)
-    (Stw, Mfspr, N, N)
-    (Mfspr, Stw, N, N)
-    (Mfspr, Stw, N, D)
+    (Stw, Mflr, N, N)
+    (Mflr, Stw, N, N)
+    (Mflr, Stw, N, D)
     (Stw, Goto, N, N)
     (Lwz, Stw, N, N)
     (Lwz, Stw, N, D)
     (Stw, Addi, N, N)
     (Addi, B, N, N)
     (Addi, Goto, N, N)
-    (Addi, MtsprQuiet, N, N)
-    (Lwz, MtsprQuiet, N, N)
+    (Addi, Mtlr, N, N)
+    (Addi, Mtctr, N, N)
+    (Lwz, Mtlr, N, N)
+    (Lwz, Mtctr, N, N)
     (Or, Blr, N, N)
-    (MtsprQuiet, Or, N, N)
+    (Mtlr, Or, N, N)
+    (Mtctr, Or, N, N)
     (Or, Goto, N, N)
-    (MtsprQuiet, Goto, N, N)
-    (MtsprQuiet, Blr, N, N)
+    (Mtlr, Goto, N, N)
+    (Mtctr, Goto, N, N)
+    (Mtlr, Blr, N, N)
     (StbX, Addi, N, N)
     (Bc, Cmpi, N, N)
     (Addi, Bc, N, N)
@@ -2087,11 +2095,12 @@ impl Cpu {
                 self.set_msr(self.gpr[d]);
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
-            // LR and CTR, in every function's prologue and indirect call, inline;
-            // the fast copy leaves the other SPRs (time, privilege, side effects)
-            // to the slow one, so it makes no call.
-            Op::Mfspr if i.imm == spr::LR => self.gpr[d] = self.lr,
-            Op::Mfspr if i.imm == spr::CTR => self.gpr[d] = self.ctr,
+            Op::Mflr => self.gpr[d] = self.lr,
+            Op::Mfctr => self.gpr[d] = self.ctr,
+            Op::Mtlr => self.lr = self.gpr[d],
+            Op::Mtctr => self.ctr = self.gpr[d],
+            // The fast copy leaves the other SPRs (time, privilege, side effects) to
+            // the slow one, so it makes no call.
             Op::Mfspr if FAST => return Err(Trap::Slow),
             Op::Mfspr => {
                 self.sync_time(i);
@@ -2104,8 +2113,6 @@ impl Cpu {
                 self.mtspr(i.imm, self.gpr[d])?;
                 return Ok(Flow::Jump(ea_insn.wrapping_add(4)));
             }
-            Op::MtsprQuiet if i.imm == spr::LR => self.lr = self.gpr[d],
-            Op::MtsprQuiet if i.imm == spr::CTR => self.ctr = self.gpr[d],
             Op::MtsprQuiet if FAST => return Err(Trap::Slow),
             Op::MtsprQuiet => {
                 self.sync_time(i);

@@ -530,7 +530,7 @@ fn same_page_branches_run_inside_one_block_with_exact_time_and_lr() {
             (Op::Li, 0),
             (Op::Goto, 1),
             (Op::Goto, 2),
-            (Op::Mfspr, 3),
+            (Op::Mflr, 3),
             (Op::Addi, 4),
             (Op::Ret, 5),
             (Op::Li, 6),
@@ -956,11 +956,11 @@ fn a_leaf_call_returns_inside_its_block_and_a_changed_lr_leaves_it() {
             Op::Ret,
             Op::Addi,
             Op::Goto,
-            Op::Mfspr,
+            Op::Mflr,
             Op::Addi
         ]
         .into_iter()
-        .chain([Op::MtsprQuiet, Op::Ret, Op::Li, Op::Sc])
+        .chain([Op::Mtlr, Op::Ret, Op::Li, Op::Sc])
         .collect::<Vec<_>>()
     );
     run_to_sc(&mut cpu, &mut bus);
