@@ -318,7 +318,7 @@ pub(crate) fn end_marker(len: usize) -> Insn {
 }
 
 /// The op after `i` in its run. One of the executor's three unsafe blocks (with
-/// `handler` and `JumpCache::ops`): stepping by
+/// `handler_at` and `JumpCache::lookup`): stepping by
 /// pointer instead of by slice saves a length check and a register in every
 /// handler, about 4% of OpenBIOS's boot.
 #[inline(always)]
