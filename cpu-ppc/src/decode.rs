@@ -4,6 +4,8 @@
 //! Opcode numbers are from the PowerPC 750 user's manual, chapter 12; the set is what
 //! QEMU's `750` CPU model accepts (no `fsqrt`, no 64-bit or `tlbia`/`tlbld` forms).
 
+use crate::spr;
+
 /// Declares [`Op`] and [`Op::ALL`] from one list, so the executor can build a
 /// handler table indexed by the discriminant.
 macro_rules! ops {
@@ -128,7 +130,7 @@ ops! {
     Mfspr,
     Mtspr,
     /// `mtspr` to a register whose write has no side effect on translation, time
-    /// or interrupts (LR, CTR, XER, SRRs, SPRGs, ...): does not end the block.
+    /// or interrupts (XER, SRRs, SPRGs, ...): does not end the block.
     MtsprQuiet,
     /// `mflr`, `mfctr`, `mtlr`, `mtctr`: in every prologue, epilogue and indirect
     /// call, so they are ops of their own with no SPR number to test.
@@ -486,10 +488,10 @@ fn ends_block_op(op: Op) -> bool {
     )
 }
 
-/// SPRs a write to which changes nothing but the register: XER, LR, CTR, DSISR,
-/// DAR, SRR0/1, SPRG0-3 and EAR.
+/// SPRs a write to which changes nothing but the register: XER, DSISR, DAR,
+/// SRR0/1, SPRG0-3 and EAR (and LR and CTR, which have ops of their own).
 fn quiet_spr(spr: u32) -> bool {
-    matches!(spr, 1 | 8 | 9 | 18 | 19 | 26 | 27 | 272..=275 | 282)
+    matches!(spr, 1 | 18 | 19 | 26 | 27 | 272..=275 | 282)
 }
 
 /// Decode one instruction word. Never fails: unknown words and invalid forms become
@@ -755,16 +757,16 @@ fn decode_31(w: u32) -> Option<Insn> {
         339 => Insn {
             imm: spr,
             ..plain(match spr {
-                8 => Op::Mflr,
-                9 => Op::Mfctr,
+                spr::LR => Op::Mflr,
+                spr::CTR => Op::Mfctr,
                 _ => Op::Mfspr,
             })
         },
         467 => Insn {
             imm: spr,
             ..plain(match spr {
-                8 => Op::Mtlr,
-                9 => Op::Mtctr,
+                spr::LR => Op::Mtlr,
+                spr::CTR => Op::Mtctr,
                 _ if quiet_spr(spr) => Op::MtsprQuiet,
                 _ => Op::Mtspr,
             })

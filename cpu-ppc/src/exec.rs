@@ -46,6 +46,12 @@ impl From<Exception> for Trap {
     }
 }
 
+/// The big-endian value of 1 to 4 bytes.
+#[inline(always)]
+fn big_endian(b: &[u8]) -> u32 {
+    b.iter().fold(0, |v, &x| (v << 8) | x as u32)
+}
+
 /// The page table as the MMU sees it: physical RAM words.
 struct PteRam<'a>(&'a mut GuestRam);
 
@@ -1337,10 +1343,7 @@ impl Cpu {
         if !self.traced() || op == Op::Rfi {
             return false;
         }
-        let branch = matches!(
-            op,
-            Op::B | Op::Goto | Op::Bc | Op::Bclr | Op::Bcctr | Op::Blr | Op::Bctr | Op::Ret
-        );
+        let branch = chains(op) || op == Op::Goto;
         self.msr & msr::SE != 0 || branch
     }
 
@@ -1500,8 +1503,7 @@ impl Cpu {
     #[inline(always)]
     fn load_hit<B: Bus, const N: usize>(&mut self, bus: &mut B, ea: u32) -> Option<u32> {
         let pa = SoftTlb::lookup_within::<N>(&self.tlb.load, ea)? as usize;
-        let b = bus.ram().bytes_mut().get(pa..pa + N)?;
-        Some(b.iter().fold(0, |v, &x| (v << 8) | x as u32))
+        Some(big_endian(bus.ram().bytes_mut().get(pa..pa + N)?))
     }
 
     #[inline(always)]
@@ -1536,16 +1538,17 @@ impl Cpu {
             }
             return Ok(v);
         }
-        // Unaligned within a page the TLB holds: the fast path takes aligned ones only.
+        // Unaligned within a page the TLB holds: the fast path takes aligned ones
+        // only. (A load entry may point past RAM, at ROM, so this is not `loadable`.)
         if let Some(pa) = SoftTlb::lookup(&self.tlb.load, ea) {
             let pa = pa as usize;
             if let Some(b) = bus.ram().bytes_mut().get(pa..pa + size as usize) {
-                return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
+                return Ok(big_endian(b));
             }
         }
         let pa = self.translate_data(bus, ea, Access::Load)?;
         if let Some(b) = bus.ram().loadable(pa, size as usize) {
-            return Ok(b.iter().fold(0, |v, &x| (v << 8) | x as u32));
+            return Ok(big_endian(b));
         }
         let v = bus.read(pa, size, self.now_ns);
         self.after_device_access(bus);
@@ -1605,17 +1608,11 @@ impl Cpu {
             }
             return Ok(());
         }
-        if let Some(pa) = SoftTlb::lookup(&self.tlb.store, ea) {
-            // As in `load_slow`; store entries map RAM that holds no code.
-            let pa = pa as usize;
-            if let Some(b) = bus.ram().bytes_mut().get_mut(pa..pa + size as usize) {
-                for (i, x) in b.iter_mut().enumerate() {
-                    *x = (v >> (8 * (size as usize - 1 - i))) as u8;
-                }
-                return Ok(());
-            }
-        }
-        let pa = self.translate_data(bus, ea, Access::Store)?;
+        // As in `load_slow`; store entries map RAM pages, by physical address.
+        let pa = match SoftTlb::lookup(&self.tlb.store, ea) {
+            Some(pa) => pa,
+            None => self.translate_data(bus, ea, Access::Store)?,
+        };
         if bus.ram().contains(pa, size as usize) {
             self.ram_store(bus, pa, size, v);
             return Ok(());
