@@ -10,7 +10,16 @@ use crate::ram::GuestRam;
 ///
 /// A bus owns its devices (`'static`): the executor keeps one static handler table
 /// per bus type.
-pub trait Bus: 'static {
+///
+/// # Safety
+///
+/// While [`crate::Cpu::run`] runs, every call of `ram` must return the same
+/// `GuestRam`, neither replaced nor swapped for another meanwhile (a field of the
+/// bus, returned as is, qualifies). The soft TLB holds offsets into it that were
+/// checked against its length when they were made, and a hit indexes it unchecked;
+/// `run` checks the length once, on entry.
+#[allow(unsafe_code)]
+pub unsafe trait Bus: 'static {
     /// Guest RAM, physical addresses `0..len`.
     fn ram(&mut self) -> &mut GuestRam;
     /// A 1, 2 or 4 byte read of a non-RAM physical address; big-endian value.

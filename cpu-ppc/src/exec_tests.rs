@@ -181,6 +181,29 @@ fn rom_loads_come_from_the_rom_image_and_stores_to_it_reach_the_bus() {
     assert!(!bus.ram.contains(0xFFF0_0000, 1));
 }
 
+/// TLB hits index RAM unchecked, so entries made against one RAM must not
+/// survive into a run with a smaller one: there the same addresses are devices.
+#[test]
+fn tlb_entries_made_against_a_larger_ram_are_dropped() {
+    let prog = asm("lis r4,0x8\n lwz r5,0(r4)\n stw r5,4(r4)\n sc");
+    let (mut cpu, mut bus) = user("nop");
+    bus.load_words(0x1000, &prog);
+    bus.ram.write_u32(0x8_0000, 0x1234_5678);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[5], 0x1234_5678);
+    assert_eq!((bus.reads.len(), bus.writes.len()), (0, 0));
+
+    // The same program in 64 KB: 0x80000 is past RAM, so both go to the bus.
+    bus.ram = GuestRam::new(0x1_0000);
+    bus.load_words(0x1000, &prog);
+    bus.mmio_value = 0xCAFE_F00D;
+    cpu.nip = 0x1000;
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!(cpu.gpr[5], 0xCAFE_F00D);
+    assert_eq!(bus.reads, [(0x8_0000, 4)]);
+    assert_eq!(bus.writes, [(0x8_0004, 4, 0xCAFE_F00D)]);
+}
+
 #[test]
 fn load_store_multiple_and_string() {
     let (mut cpu, mut bus) = user(
@@ -877,7 +900,9 @@ mod forwarding {
 /// A second bus type: the same RAM, seen through another type.
 struct OtherBus(TestBus);
 
-impl crate::Bus for OtherBus {
+// SAFETY: `ram` returns the inner `TestBus`'s, which is a valid `Bus`.
+#[allow(unsafe_code)]
+unsafe impl crate::Bus for OtherBus {
     fn ram(&mut self) -> &mut GuestRam {
         self.0.ram()
     }

@@ -13,8 +13,9 @@ pub const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
 #[derive(Debug, Clone)]
 pub struct GuestRam {
     /// RAM, then the ROM image, if any: a soft TLB load entry holds an offset into
-    /// it (for RAM, the physical address).
-    bytes: Vec<u8>,
+    /// it (for RAM, the physical address). Boxed, so it never changes length: the
+    /// CPU's TLB hits rely on that (see `Bus`).
+    bytes: Box<[u8]>,
     ram_len: usize,
     /// Physical address of the ROM's first byte.
     rom_base: u32,
@@ -39,7 +40,7 @@ impl GuestRam {
         let pages = size >> PAGE_SHIFT;
         debug_assert!(rom_base % PAGE_SIZE == 0 && (rom.is_empty() || rom_base as usize >= size));
         // One zeroed allocation (the kernel zeroes pages lazily), the ROM copied in.
-        let mut bytes = vec![0; size + rom.len()];
+        let mut bytes = vec![0; size + rom.len()].into_boxed_slice();
         bytes[size..].copy_from_slice(rom);
         GuestRam {
             bytes,

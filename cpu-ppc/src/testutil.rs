@@ -39,7 +39,9 @@ impl TestBus {
     }
 }
 
-impl Bus for TestBus {
+// SAFETY: `ram` returns the bus's own `ram` field, never replaced.
+#[allow(unsafe_code)]
+unsafe impl Bus for TestBus {
     fn ram(&mut self) -> &mut GuestRam {
         &mut self.ram
     }

@@ -25,6 +25,9 @@ pub struct SoftTlb {
     pub store: [TlbEntry; TLB_SIZE],
     /// Bumped whenever fetch translations may have changed (see `exec::JumpCache`).
     generation: u64,
+    /// Length of the `GuestRam` bytes the entries were checked against: every load
+    /// and store entry's page lies within it (see `bind`).
+    bound_len: usize,
 }
 
 const EMPTY: TlbEntry = TlbEntry {
@@ -45,7 +48,25 @@ impl SoftTlb {
             load: [EMPTY; TLB_SIZE],
             store: [EMPTY; TLB_SIZE],
             generation: 0,
+            bound_len: 0,
         }
+    }
+
+    /// Keep the entries only if they were made against RAM of this length: a hit
+    /// indexes RAM without a bounds check, so entries made against a longer one
+    /// must go. (Offsets, not addresses: the same guest RAM in a new allocation
+    /// keeps them.)
+    pub fn bind(&mut self, ram_bytes_len: usize) {
+        if ram_bytes_len != self.bound_len {
+            self.flush_all();
+            self.bound_len = ram_bytes_len;
+        }
+    }
+
+    /// The length `bind` last saw.
+    #[inline(always)]
+    pub fn bound_len(&self) -> usize {
+        self.bound_len
     }
 
     #[inline(always)]

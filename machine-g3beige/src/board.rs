@@ -313,7 +313,10 @@ fn to_bytes(v: u32, size: u32) -> Vec<u8> {
     v.to_be_bytes()[(4 - size as usize)..].to_vec()
 }
 
-impl Bus for Board {
+// SAFETY: `ram` returns the board's own `ram` field, which nothing the bus does
+// replaces (loadvm writes into it; a reset keeps it).
+#[allow(unsafe_code)]
+unsafe impl Bus for Board {
     fn ram(&mut self) -> &mut GuestRam {
         &mut self.ram
     }

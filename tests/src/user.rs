@@ -82,7 +82,9 @@ struct UserBus {
     bad: Option<(&'static str, u32, u32)>,
 }
 
-impl Bus for UserBus {
+// SAFETY: `ram` returns the bus's own `ram` field, never replaced.
+#[allow(unsafe_code)]
+unsafe impl Bus for UserBus {
     fn ram(&mut self) -> &mut GuestRam {
         &mut self.ram
     }
