@@ -418,8 +418,17 @@ fn read_png(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
 
 /// Dark pixels (text on OpenBIOS's light background) in rows `rows`.
 fn dark_pixels(w: u32, rgb: &[u8], rows: std::ops::Range<u32>) -> usize {
+    pixels(w, rgb, rows, |p| p.iter().all(|&c| c < 64))
+}
+
+/// Light pixels (OpenBIOS's background) in rows `rows`.
+fn light_pixels(w: u32, rgb: &[u8], rows: std::ops::Range<u32>) -> usize {
+    pixels(w, rgb, rows, |p| p.iter().all(|&c| c >= 192))
+}
+
+fn pixels(w: u32, rgb: &[u8], rows: std::ops::Range<u32>, f: impl Fn(&[u8]) -> bool) -> usize {
     rows.flat_map(|y| (0..w).map(move |x| ((y * w + x) * 3) as usize))
-        .filter(|&i| rgb[i] < 64 && rgb[i + 1] < 64 && rgb[i + 2] < 64)
+        .filter(|&i| f(&rgb[i..i + 3]))
         .count()
 }
 
@@ -435,13 +444,15 @@ fn openbios_draws_its_prompt_on_the_vga_screen() {
     ]);
     vm.expect("(beige)", MINUTE);
     let start = Instant::now();
-    // Poll the screen until the prompt line (the sixth text row) has been drawn.
+    // Poll the screen until the prompt line (the sixth text row) has been drawn:
+    // text on the cleared background. Freshly set VRAM is black, so dark pixels
+    // alone can be a screen OpenBIOS has not cleared yet.
     let (w, h, rgb) = loop {
         let _ = std::fs::remove_file(&png_path);
         vm.send(format!("screendump {}\n", png_path.display()).as_bytes());
         std::thread::sleep(Duration::from_millis(1000));
         if let Some((w, h, rgb)) = read_png(&png_path) {
-            if dark_pixels(w, &rgb, 56..72) > 0 {
+            if dark_pixels(w, &rgb, 56..72) > 0 && light_pixels(w, &rgb, 56..72) > 0 {
                 break (w, h, rgb);
             }
         }
