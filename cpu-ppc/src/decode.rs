@@ -281,6 +281,10 @@ pub const F_UPDATE: u8 = 8;
 pub const F_LK: u8 = 1;
 /// Branch: absolute target.
 pub const F_AA: u8 = 2;
+/// `bc`: a backward branch within the page, which the block goes on at when it is
+/// taken (a loop's back edge); when not taken, the block is left for the next
+/// instruction (see `translate_block`).
+pub const F_BACK: u8 = 4;
 
 /// A 5-bit instruction field: a register number, BO, BI, SH, MB, ME or NB. As an
 /// enum its range is known to the compiler, so `gpr[i.d as usize]` needs neither a

@@ -10,13 +10,13 @@
 //! effects) is handled between blocks in [`Cpu::run`].
 
 use crate::block_cache::BlockCache;
-use crate::decode::{Insn, Op, F_AA, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE, U5};
+use crate::decode::{Insn, Op, F_AA, F_BACK, F_INDEXED, F_LK, F_OE, F_RC, F_UPDATE, U5};
 use crate::exceptions::{Exception, DSISR_STORE, PROGRAM_ILLEGAL, PROGRAM_PRIV, PROGRAM_TRAP};
 use crate::mmu::{self, Access, Fault, PteMem};
 use crate::ram::GuestRam;
 use crate::spr::HID0_POWER_MODES;
 use crate::tlb::SoftTlb;
-use crate::translate::{fetch_word, translate_block, MAX_BLOCK_INSNS};
+use crate::translate::{fetch_word, next_addr, translate_block, MAX_BLOCK_INSNS};
 use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
 
 /// What happens after an op.
@@ -645,7 +645,17 @@ fn run_compare_branch<B: Bus, const FIRST: u8, const F1: u8>(
         (c ^ j.b as u8) & j.c as u8 != 0,
         (c >> (3 - (j.a as u8 & 3))) & 1 == (j.d as u8 >> 3) & 1
     );
-    if (c ^ j.b as u8) & j.c as u8 != 0 {
+    let taken = (c ^ j.b as u8) & j.c as u8 != 0;
+    if j.f & F_BACK != 0 {
+        // The block goes on at the target (see `translate_block`).
+        return if taken {
+            dispatch::<B>(cpu, bus, code, j, ea2.wrapping_add(j.imm), acc)
+        } else {
+            cpu.sync_time(j);
+            cpu.chain(bus, code, ea2.wrapping_add(4))
+        };
+    }
+    if taken {
         cpu.sync_time(j);
         cpu.chain(bus, code, ea2.wrapping_add(j.imm))
     } else {
@@ -1075,11 +1085,7 @@ fn log_block<B: Bus>(bus: &mut B, ea: u32, pa: u32, insns: &[Insn], now_ns: u64)
             "0x{va:08x}:  {}",
             crate::disasm::disassemble(word, va)
         );
-        addr = match i.op {
-            Op::Goto => addr.wrapping_add(i.imm),
-            Op::Ret => (addr & !0xFFF) | i.imm,
-            _ => addr.wrapping_add(4),
-        };
+        addr = next_addr(i, addr);
     }
     tracing::debug!(target: "in_asm", "{text}");
 }
@@ -2007,6 +2013,14 @@ impl Cpu {
                 let taken = self.branch_taken(i.d as u32, i.a as u32, true);
                 if i.f & F_LK != 0 {
                     self.lr = ea_insn.wrapping_add(4);
+                }
+                if i.f & F_BACK != 0 {
+                    // The block goes on at the target (see `translate_block`).
+                    return Ok(if taken {
+                        Flow::Goto(ea_insn.wrapping_add(i.imm))
+                    } else {
+                        Flow::Jump(ea_insn.wrapping_add(4))
+                    });
                 }
                 if taken {
                     let t = if i.f & F_AA != 0 {

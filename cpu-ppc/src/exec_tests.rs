@@ -574,6 +574,69 @@ fn loop_within_a_block_keeps_exact_time() {
 }
 
 #[test]
+fn backward_compare_and_branch_goes_on_inside_the_block() {
+    // The loop's back edge is taken in the block (its body's ops follow again), and
+    // the fall-through leaves it; results and the clock are as if every taken
+    // branch had ended the block.
+    let src = "li r3,0\n 1: addi r3,r3,1\n cmpwi r3,50\n blt 1b\n mr r5,r3\n sc";
+    let (mut cpu, mut bus) = user(src);
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.gpr[5]), (50, 50));
+    // li, 50 × (addi, cmpwi, blt), mr, sc
+    assert_eq!(cpu.now_ns, (1 + 150 + 2) * cpu.cfg.ns_per_insn);
+    let mut ops = crate::translate::translate_block(&mut bus, 0x1000, 0);
+    crate::exec::fuse(&mut ops);
+    assert_eq!(ops.len(), crate::translate::MAX_BLOCK_INSNS);
+    let body: Vec<Op> = ops[1..7].iter().map(|i| i.op).collect();
+    assert_eq!(
+        body,
+        [Op::Addi, Op::Cmpi, Op::Bc, Op::Addi, Op::Cmpi, Op::Bc]
+    );
+    assert!(ops[3].f & crate::decode::F_BACK != 0);
+    assert!(crate::exec::is_compare_branch(ops[2].handler));
+}
+
+#[test]
+fn forward_and_other_page_branches_do_not_go_on_at_their_target() {
+    let (_, mut bus) = user("1: cmpwi r3,0\n beq 2f\n bne .+0x1000\n 2: blt 1b\n sc");
+    let ops = crate::translate::translate_block(&mut bus, 0x1000, 0);
+    let back: Vec<bool> = ops
+        .iter()
+        .take(4)
+        .map(|i| i.f & crate::decode::F_BACK != 0)
+        .collect();
+    assert_eq!(back, [false, false, false, true]);
+    // The backward one went on at the compare.
+    assert_eq!(ops[4].op, Op::Cmpi);
+}
+
+#[test]
+fn trap_in_an_unrolled_loop_reports_its_own_address() {
+    // The eighth pass traps, in a copy of the body the block repeats.
+    let src = "li r3,0\n 1: addi r3,r3,1\n twi 4,r3,8\n cmpwi r3,50\n blt 1b\n sc";
+    let (mut cpu, mut bus) = user(src);
+    assert_eq!(cpu.run(&mut bus, u64::MAX), Exit::Stop);
+    assert_eq!(
+        cpu.user_fault,
+        Some(Exception::Program { srr1: PROGRAM_TRAP })
+    );
+    assert_eq!((cpu.nip, cpu.gpr[3]), (0x1008, 8));
+    // li, 7 × 4, addi, twi
+    assert_eq!(cpu.now_ns, (1 + 28 + 2) * cpu.cfg.ns_per_insn);
+}
+
+#[test]
+fn decrementer_fires_on_time_inside_a_compare_loop() {
+    let src = "li r3,500\n mtdec r3\n li r4,0\n 1: addi r4,r4,1\n cmpwi r4,10000\n blt 1b";
+    let (mut cpu, mut bus) = decrementer_system(src);
+    cpu.run(&mut bus, 100_000);
+    // DEC written at the end of instruction 2 hits -1 501 instructions later: li,
+    // then 500 of the loop (166 passes and an addi and a cmpwi).
+    assert_eq!(cpu.gpr[4], 167);
+    assert_eq!(cpu.srr0, 0x1014);
+}
+
+#[test]
 fn decrementer_fires_on_time_inside_a_bdnz_loop() {
     let src = "li r3,500\n mtdec r3\n li r5,10000\n mtctr r5\n 1: addi r4,r4,1\n bdnz 1b";
     let (mut cpu, mut bus) = decrementer_system(src);

@@ -1,7 +1,7 @@
 //! Guest code to blocks: decode from a physical address until a block-ending
 //! instruction, the end of the page, or the length limit.
 
-use crate::decode::{decode, ends_block, Insn, Op, F_AA, F_LK};
+use crate::decode::{decode, ends_block, Insn, Op, F_AA, F_BACK, F_LK};
 use crate::Bus;
 
 /// Longest block, in instructions. Long enough to amortise the lookup; short enough
@@ -24,6 +24,12 @@ pub fn fetch_word<B: Bus>(bus: &mut B, addr: u32, now_ns: u64) -> u32 {
 /// never leave their page, so invalidating a page drops exactly the blocks that
 /// read it; effective and physical addresses agree within a page, so the target
 /// is the same whatever the mapping.
+///
+/// A conditional branch backward within the page is a loop's back edge, taken
+/// far more often than not (OpenBIOS's Forth interpreter loop: 10.9 M times
+/// against 0.2 M), so translation goes on at its target too (`F_BACK`): the
+/// taken branch costs no block lookup, and the one that falls through leaves
+/// the block, as a taken branch does otherwise.
 ///
 /// A `bl` of that kind also records its return address, and a `blr` reached in
 /// the block afterwards becomes a `Ret` to it: translation goes on at the return
@@ -51,6 +57,12 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
                     returns.push(addr.wrapping_add(4));
                 }
             }
+        } else if insn.op == Op::Bc && insn.f & (F_AA | F_LK) == 0 && !ends {
+            let target = addr.wrapping_add(insn.imm);
+            if target & !0xFFF == page && target <= addr {
+                insn.f |= F_BACK;
+                next = target;
+            }
         } else if insn.op == Op::Blr && insn.f & F_LK == 0 {
             if let Some(ret) = returns.pop().filter(|r| r & !0xFFF == page) {
                 insn.op = Op::Ret;
@@ -60,10 +72,22 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
                 ends = false;
             }
         }
+        debug_assert_eq!(next, next_addr(&insn, addr));
         insns.push(insn);
         addr = next;
         if ends || addr & !0xFFF != page || insns.len() >= MAX_BLOCK_INSNS {
             return insns;
         }
+    }
+}
+
+/// The address of the op after `i`, translated from `addr`, in its block: where a
+/// `Goto`, a `Ret` or a backward `bc` went on, else the next word.
+pub fn next_addr(i: &Insn, addr: u32) -> u32 {
+    match i.op {
+        Op::Goto => addr.wrapping_add(i.imm),
+        Op::Ret => (addr & !0xFFF) | i.imm,
+        Op::Bc if i.f & F_BACK != 0 => addr.wrapping_add(i.imm),
+        _ => addr.wrapping_add(4),
     }
 }
