@@ -1126,7 +1126,9 @@ pub(crate) fn jump_key(tlb_generation: u64, code_generation: u64) -> u64 {
 }
 
 impl JumpCache {
-    const SIZE: usize = 1024;
+    /// QEMU's size too. Indexed by word, entries 4 KiB apart collide: at 1024
+    /// OpenBIOS's boot to its prompt missed 381 k times, at 4096 14 k.
+    const SIZE: usize = 4096;
 
     pub(crate) fn new() -> JumpCache {
         let empty = JumpEntry {
