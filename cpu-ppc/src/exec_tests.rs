@@ -628,23 +628,24 @@ fn trap_in_an_unrolled_loop_reports_its_own_address() {
 #[test]
 fn decrementer_fires_on_time_inside_a_compare_loop() {
     let src = "li r3,500\n mtdec r3\n li r4,0\n 1: addi r4,r4,1\n cmpwi r4,10000\n blt 1b";
-    let (mut cpu, mut bus) = decrementer_system(src);
-    cpu.run(&mut bus, 100_000);
     // DEC written at the end of instruction 2 hits -1 501 instructions later: li,
     // then 500 of the loop (166 passes and an addi and a cmpwi).
-    assert_eq!(cpu.gpr[4], 167);
-    assert_eq!(cpu.srr0, 0x1014);
+    assert_eq!(r4_and_srr0_when_decrementer_fires(src), (167, 0x1014));
+}
+
+/// Runs `src` (which sets DEC) until the decrementer interrupt is taken.
+fn r4_and_srr0_when_decrementer_fires(src: &str) -> (u32, u32) {
+    let (mut cpu, mut bus) = decrementer_system(src);
+    cpu.run(&mut bus, 100_000);
+    (cpu.gpr[4], cpu.srr0)
 }
 
 #[test]
 fn decrementer_fires_on_time_inside_a_bdnz_loop() {
     let src = "li r3,500\n mtdec r3\n li r5,10000\n mtctr r5\n 1: addi r4,r4,1\n bdnz 1b";
-    let (mut cpu, mut bus) = decrementer_system(src);
-    cpu.run(&mut bus, 100_000);
     // DEC written at the end of instruction 2 hits -1 501 instructions later:
     // li, mtctr, then 499 of the loop, the last an addi.
-    assert_eq!(cpu.gpr[4], 250);
-    assert_eq!(cpu.srr0, 0x1014);
+    assert_eq!(r4_and_srr0_when_decrementer_fires(src), (250, 0x1014));
 }
 
 #[test]
