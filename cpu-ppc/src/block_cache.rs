@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::decode::Insn;
 use crate::exec::end_marker;
+use crate::translate::next_addr;
 
 const FAST_SIZE: usize = 4096;
 /// More blocks than this and the cache starts over (like QEMU's full TB flush).
@@ -110,7 +111,11 @@ impl BlockCache {
         if self.map.len() >= MAX_BLOCKS {
             self.clear();
         }
-        insns.push(end_marker(insns.len()));
+        // Where the run goes on after the last op, relative to the page.
+        let off = insns
+            .last()
+            .map_or(0, |i| next_addr(i, i.off as u32) as u16);
+        insns.push(end_marker(insns.len(), off));
         (self.bind)(&mut insns);
         let block = Block {
             pa,

@@ -376,6 +376,11 @@ pub struct Insn {
     /// Position in its block, from 0: the op's time is the block's start plus this
     /// many instructions (a block's ops need not be at consecutive addresses).
     pub idx: u8,
+    /// Offset from the start of its page (0x1000 for an end marker after the
+    /// page's last word): a handler adds it to its block's page to find its own
+    /// address, which it then needs only on a branch or an exception, instead of
+    /// carrying the address from op to op.
+    pub off: u16,
     /// Immediate: sign-extended SIMM, UIMM, branch displacement, rotate mask, SPR
     /// number, CRM/FM field mask, or the raw word for `Illegal`.
     pub imm: u32,
@@ -393,6 +398,7 @@ impl Insn {
             c: U5::new(w >> 6),
             f: 0,
             idx: 0,
+            off: 0,
             imm: 0,
         }
     }

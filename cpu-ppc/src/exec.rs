@@ -23,8 +23,9 @@ use crate::{interrupt, msr, xer, Bus, Cpu, Exit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flow {
     Next,
-    /// Go on in the same block, at this address (see `Op::Goto`).
-    Goto(u32),
+    /// Go on in the same block, at its next op, which need not be the next word
+    /// (see `Op::Goto`).
+    Goto,
     Jump(u32),
     /// User mode `sc`.
     Syscall,
@@ -119,7 +120,7 @@ impl Out {
 /// the end marker of its block (see [`end_marker`]). `acc` is the value of the
 /// register `fuse` found the ops before it left a result in, carried in a host
 /// register (see [`fwd`]).
-type Handler<B> = fn(&mut Cpu, &mut B, &BlockCache, &Insn, u32, u32) -> Out;
+type Handler<B> = fn(&mut Cpu, &mut B, &BlockCache, &Insn, u32) -> Out;
 
 /// Handler ids index a table this long, a power of two so a mask bounds them.
 const HANDLERS: usize = 512;
@@ -329,13 +330,15 @@ fn produced<const OP: u8>(cpu: &Cpu, i: &Insn, acc: u32) -> u32 {
     }
 }
 
-/// The op after a block's last: it stops the run, counting `len` ops. Handlers step
-/// from op to op without a length to check, so every run of ops they are given
-/// ends in one of these; `BlockCache::insert` adds it to every block.
-pub(crate) fn end_marker(len: usize) -> Insn {
+/// The op after a block's last: it stops the run, counting `len` ops, at page
+/// offset `off`. Handlers step from op to op without a length to check, so every
+/// run of ops they are given ends in one of these; `BlockCache::insert` adds it to
+/// every block.
+pub(crate) fn end_marker(len: usize, off: u16) -> Insn {
     Insn {
         handler: END,
         idx: len as u8,
+        off,
         ..crate::decode::decode(0)
     }
 }
@@ -422,9 +425,8 @@ const fn chains(op: Op) -> bool {
 
 /// What one op did to the straight-line run of its block.
 enum Step {
-    /// Go on with the block's next op, which is at this address, passing it this
-    /// value (see [`produced`]).
-    Next(u32, u32),
+    /// Go on with the block's next op, passing it this value (see [`produced`]).
+    Next(u32),
     Exit(Out),
     /// The fast path could not do it; run it again on the slow path.
     Slow,
@@ -438,7 +440,6 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool, const FWD: u8
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
-    ea: u32,
     acc: u32,
 ) -> Step {
     let op = Op::ALL[OP as usize];
@@ -450,22 +451,21 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool, const FWD: u8
         );
         cpu.gpr[operand(i, FWD)] = acc;
     }
-    let out = match cpu.step::<B, OP, FAST, NZ>(bus, i, ea) {
+    let out = match cpu.step::<B, OP, FAST, NZ>(bus, i) {
         Ok(Flow::Next) if may_end_block(op) && !(FAST && single_access(op)) && cpu.end_block => {
-            Out::new(Out::FALL, ea.wrapping_add(4))
+            Out::new(Out::FALL, cpu.ea_of(i).wrapping_add(4))
         }
-        Ok(Flow::Next) => return Step::Next(ea.wrapping_add(4), produced::<OP>(cpu, i, acc)),
-        Ok(Flow::Goto(target)) => return Step::Next(target, produced::<OP>(cpu, i, acc)),
+        Ok(Flow::Next | Flow::Goto) => return Step::Next(produced::<OP>(cpu, i, acc)),
         Ok(Flow::Jump(target)) if chains(op) => {
             cpu.sync_time(i);
             return Step::Exit(cpu.chain(bus, code, target));
         }
         Ok(Flow::Jump(target)) => Out::new(Out::JUMP, target),
-        Ok(Flow::Syscall) => Out::new(Out::SYSCALL, ea.wrapping_add(4)),
+        Ok(Flow::Syscall) => Out::new(Out::SYSCALL, cpu.ea_of(i).wrapping_add(4)),
         Err(Trap::Slow) => return Step::Slow,
         Err(Trap::Guest(e)) => {
             cpu.exception = Some(e);
-            Out::new(Out::EXCEPTION, ea)
+            Out::new(Out::EXCEPTION, cpu.ea_of(i))
         }
     };
     // Leaving the run: the clock catches up, counting this op (even one that
@@ -479,7 +479,11 @@ fn exec_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool, const FWD: u8
 fn enter<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, ops: &[Insn], ea: u32) -> Out {
     debug_assert_eq!(ops.last().map(|i| i.handler), Some(END));
     match ops.first() {
-        Some(i) => handler::<B>(i)(cpu, bus, code, i, ea, 0),
+        Some(i) => {
+            debug_assert_eq!(ea & 0xFFF, i.off as u32);
+            cpu.blk_page = ea & !0xFFF;
+            handler::<B>(i)(cpu, bus, code, i, 0)
+        }
         None => Out::new(Out::JUMP, ea),
     }
 }
@@ -520,24 +524,17 @@ fn handler_at<B: Bus>(run: usize) -> Handler<B> {
     unsafe { std::mem::transmute::<*const (), Handler<B>>(std::ptr::with_exposed_provenance(run)) }
 }
 
-/// Goes on after op `done` with the next op of its block, at `ea`.
+/// Goes on after op `done` with the next op of its block.
 #[inline(always)]
-fn dispatch<B: Bus>(
-    cpu: &mut Cpu,
-    bus: &mut B,
-    code: &BlockCache,
-    done: &Insn,
-    ea: u32,
-    acc: u32,
-) -> Out {
+fn dispatch<B: Bus>(cpu: &mut Cpu, bus: &mut B, code: &BlockCache, done: &Insn, acc: u32) -> Out {
     let i = next(done);
-    handler::<B>(i)(cpu, bus, code, i, ea, acc)
+    handler::<B>(i)(cpu, bus, code, i, acc)
 }
 
 /// The end marker's handler: the run fell through its block's last op.
-fn run_end<B: Bus>(cpu: &mut Cpu, _: &mut B, _: &BlockCache, end: &Insn, ea: u32, _: u32) -> Out {
+fn run_end<B: Bus>(cpu: &mut Cpu, _: &mut B, _: &BlockCache, end: &Insn, _: u32) -> Out {
     cpu.now_ns = cpu.blk_ns + end.idx as u64 * cpu.cfg.ns_per_insn;
-    Out::new(Out::FALL, ea)
+    Out::new(Out::FALL, cpu.ea_of(end))
 }
 
 /// One op's handler. Each handler is specialised for its op and calls the next op's
@@ -558,38 +555,36 @@ fn run_op<B: Bus, const OP: u8, const FAST: bool, const NZ: bool, const FWD: u8>
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
-    ea: u32,
     acc: u32,
 ) -> Out {
     if !FAST {
         // The slow path may reach devices, which see the time of this op.
         cpu.sync_time(i);
     }
-    match exec_op::<B, OP, FAST, NZ, FWD>(cpu, bus, code, i, ea, acc) {
-        Step::Next(next, acc) => dispatch::<B>(cpu, bus, code, i, next, acc),
+    match exec_op::<B, OP, FAST, NZ, FWD>(cpu, bus, code, i, acc) {
+        Step::Next(acc) => dispatch::<B>(cpu, bus, code, i, acc),
         Step::Exit(out) => out,
-        Step::Slow if FAST => run_op::<B, OP, false, NZ, { fwd::NONE }>(cpu, bus, code, i, ea, acc),
+        Step::Slow if FAST => run_op::<B, OP, false, NZ, { fwd::NONE }>(cpu, bus, code, i, acc),
         // Only the fast path asks for the slow one.
-        Step::Slow => Out::new(Out::FALL, ea),
+        Step::Slow => Out::new(Out::FALL, cpu.ea_of(i)),
     }
 }
 
-/// The first op of a fused handler: the address of the second when control
-/// falls through to it, or how the run ended (a slow-path retry included).
+/// The first op of a fused handler: the value it passes to the second when
+/// control falls through to it, or how the run ended (a slow-path retry included).
 #[inline(always)]
 fn run_first<B: Bus, const FIRST: u8, const FWD: u8>(
     cpu: &mut Cpu,
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
-    ea: u32,
     acc: u32,
-) -> Result<(u32, u32), Out> {
-    match exec_op::<B, FIRST, true, true, FWD>(cpu, bus, code, i, ea, acc) {
-        Step::Next(next, acc) => Ok((next, acc)),
+) -> Result<u32, Out> {
+    match exec_op::<B, FIRST, true, true, FWD>(cpu, bus, code, i, acc) {
+        Step::Next(acc) => Ok(acc),
         Step::Exit(out) => Err(out),
         Step::Slow => Err(run_op::<B, FIRST, false, true, { fwd::NONE }>(
-            cpu, bus, code, i, ea, acc,
+            cpu, bus, code, i, acc,
         )),
     }
 }
@@ -604,18 +599,17 @@ fn run_pair<B: Bus, const FIRST: u8, const SECOND: u8, const F1: u8, const F2: u
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
-    ea: u32,
     acc: u32,
 ) -> Out {
-    let (ea2, acc) = match run_first::<B, FIRST, F1>(cpu, bus, code, i, ea, acc) {
-        Ok(next) => next,
+    let acc = match run_first::<B, FIRST, F1>(cpu, bus, code, i, acc) {
+        Ok(acc) => acc,
         Err(out) => return out,
     };
     let j = next(i);
-    match exec_op::<B, SECOND, true, true, F2>(cpu, bus, code, j, ea2, acc) {
-        Step::Next(next, acc) => dispatch::<B>(cpu, bus, code, j, next, acc),
+    match exec_op::<B, SECOND, true, true, F2>(cpu, bus, code, j, acc) {
+        Step::Next(acc) => dispatch::<B>(cpu, bus, code, j, acc),
         Step::Exit(out) => out,
-        Step::Slow => run_op::<B, SECOND, false, true, { fwd::NONE }>(cpu, bus, code, j, ea2, acc),
+        Step::Slow => run_op::<B, SECOND, false, true, { fwd::NONE }>(cpu, bus, code, j, acc),
     }
 }
 
@@ -629,11 +623,10 @@ fn run_compare_branch<B: Bus, const FIRST: u8, const F1: u8>(
     bus: &mut B,
     code: &BlockCache,
     i: &Insn,
-    ea: u32,
     acc: u32,
 ) -> Out {
-    let (ea2, acc) = match run_first::<B, FIRST, F1>(cpu, bus, code, i, ea, acc) {
-        Ok(next) => next,
+    let acc = match run_first::<B, FIRST, F1>(cpu, bus, code, i, acc) {
+        Ok(acc) => acc,
         Err(out) => return out,
     };
     // The same index expression as the compare's store, so the value is forwarded.
@@ -649,17 +642,17 @@ fn run_compare_branch<B: Bus, const FIRST: u8, const F1: u8>(
     if j.f & F_BACK != 0 {
         // The block goes on at the target (see `translate_block`).
         return if taken {
-            dispatch::<B>(cpu, bus, code, j, ea2.wrapping_add(j.imm), acc)
+            dispatch::<B>(cpu, bus, code, j, acc)
         } else {
             cpu.sync_time(j);
-            cpu.chain(bus, code, ea2.wrapping_add(4))
+            cpu.chain(bus, code, cpu.ea_of(j).wrapping_add(4))
         };
     }
     if taken {
         cpu.sync_time(j);
-        cpu.chain(bus, code, ea2.wrapping_add(j.imm))
+        cpu.chain(bus, code, cpu.ea_of(j).wrapping_add(j.imm))
     } else {
-        dispatch::<B>(cpu, bus, code, j, ea2.wrapping_add(4), acc)
+        dispatch::<B>(cpu, bus, code, j, acc)
     }
 }
 
@@ -1330,7 +1323,7 @@ impl Cpu {
         } else {
             // Within a block of the deadline: run a copy cut to the budget.
             let n = budget as usize;
-            let mut cut = [end_marker(n); MAX_BLOCK_INSNS + 1];
+            let mut cut = [end_marker(n, insns[n].off); MAX_BLOCK_INSNS + 1];
             cut[..n].copy_from_slice(&insns[..n]);
             // Its pair partner may be cut off.
             cut[n - 1].handler = single_handler(&cut[n - 1], 0);
@@ -1381,11 +1374,18 @@ impl Cpu {
         if self.now_ns < self.chain_until {
             if let Some((i, run)) = self.jump_cache.lookup(target, &self.tlb, code) {
                 self.blk_ns = self.now_ns;
+                self.blk_page = target & !0xFFF;
                 debug_assert_eq!(run, i.run);
-                return handler_at::<B>(run)(self, bus, code, i, target, 0);
+                return handler_at::<B>(run)(self, bus, code, i, 0);
             }
         }
         Out::new(Out::JUMP, target)
+    }
+
+    /// The address of op `i` of the running block.
+    #[inline(always)]
+    fn ea_of(&self, i: &Insn) -> u32 {
+        self.blk_page.wrapping_add(i.off as u32)
     }
 
     /// Bring the clock to just after op `i` of the running block. Ops do not tick
@@ -1834,8 +1834,8 @@ impl Cpu {
         &mut self,
         bus: &mut B,
         i: &Insn,
-        ea_insn: u32,
     ) -> Result<Flow, Trap> {
+        let ea_insn = self.ea_of(i);
         let op = Op::ALL[OP as usize];
         let form = const { Op::ALL[OP as usize].form() };
         // Register fields are `U5`s, so indexing needs no mask or bounds check.
@@ -2009,7 +2009,7 @@ impl Cpu {
                 if i.f & F_LK != 0 {
                     self.lr = ea_insn.wrapping_add(4);
                 }
-                return Ok(Flow::Goto(ea_insn.wrapping_add(i.imm)));
+                return Ok(Flow::Goto);
             }
             Op::Bc => {
                 let taken = self.branch_taken(i.d as u32, i.a as u32, true);
@@ -2019,7 +2019,7 @@ impl Cpu {
                 if i.f & F_BACK != 0 {
                     // The block goes on at the target (see `translate_block`).
                     return Ok(if taken {
-                        Flow::Goto(ea_insn.wrapping_add(i.imm))
+                        Flow::Goto
                     } else {
                         Flow::Jump(ea_insn.wrapping_add(4))
                     });
@@ -2067,9 +2067,8 @@ impl Cpu {
             }
             Op::Ret => {
                 let target = self.lr & !3;
-                let ret = (ea_insn & !0xFFF) | i.imm;
-                if target == ret {
-                    return Ok(Flow::Goto(ret));
+                if target == self.blk_page | i.imm {
+                    return Ok(Flow::Goto);
                 }
                 return Ok(Flow::Jump(target));
             }

@@ -670,6 +670,44 @@ fn branch_to_another_page_ends_the_block() {
 }
 
 #[test]
+fn a_block_that_runs_off_its_page_goes_on_at_the_next() {
+    let (mut cpu, mut bus) = user("");
+    bus.load_words(0x1FF8, &asm("li r3,1\n li r4,2\n sc"));
+    cpu.nip = 0x1FF8;
+    run_to_sc(&mut cpu, &mut bus);
+    assert_eq!((cpu.gpr[3], cpu.gpr[4], cpu.nip), (1, 2, 0x2004));
+}
+
+#[test]
+fn one_physical_block_run_at_two_addresses_links_to_each() {
+    // Ops hold offsets into their page, not addresses: the block at physical 0x2000,
+    // run in real mode and then through an IBAT at 0x8000_2000, must link (a `bl`
+    // within the page) and return (a `Ret` whose LR no longer matches) by the
+    // address it runs at.
+    let src = "start: bl sub\n mr r8,r7\n \
+               lis r3,0x8000\n ori r3,r3,2\n mtspr 528,r3\n li r3,2\n mtspr 529,r3\n \
+               lis r3,0x8000\n ori r3,r3,(virt - start + 0x1000)\n mtsrr0 r3\n \
+               mfmsr r4\n ori r4,r4,0x20\n mtsrr1 r4\n rfi\n \
+               virt: bl sub\n sc\n \
+               .org 0x1000\n sub: mflr r6\n bl 1f\n 1: mflr r7\n mtlr r6\n blr";
+    let (mut cpu, mut bus) = system(src);
+    cpu.run(&mut bus, 10_000);
+    assert_eq!(cpu.gpr[8], 0x2008, "LR from the real-mode run");
+    assert_eq!(cpu.gpr[7], 0x8000_2008, "LR from the translated run");
+    assert_eq!(
+        cpu.lr >> 12,
+        0x8_0001,
+        "returned into the translated caller"
+    );
+    assert_eq!(
+        cpu.srr0,
+        cpu.lr + 4,
+        "the sc after the call raised the exception"
+    );
+    assert_eq!(cpu.nip, 0xC00);
+}
+
+#[test]
 fn ra_zero_addresses_read_zero_even_beside_a_fusable_op() {
     // rA = 0 reads as 0, not r0, also where `lis; lwz` would otherwise be fused
     // into a handler that skips that test.

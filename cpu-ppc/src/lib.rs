@@ -209,6 +209,9 @@ pub struct Cpu {
     pub(crate) chain_until: u64,
     /// The time before the running block's first op (see `exec::Cpu::sync_time`).
     pub(crate) blk_ns: u64,
+    /// The page of the running block: its ops hold their offsets into it (see
+    /// `exec::Cpu::ea_of`).
+    pub(crate) blk_page: u32,
     pub(crate) jump_cache: exec::JumpCache,
 }
 
@@ -277,6 +280,7 @@ impl Cpu {
             exception: None,
             chain_until: 0,
             blk_ns: 0,
+            blk_page: 0,
             jump_cache: exec::JumpCache::new(),
         }
     }

@@ -44,6 +44,7 @@ pub fn translate_block<B: Bus>(bus: &mut B, pa: u32, now_ns: u64) -> Vec<Insn> {
         let word = fetch_word(bus, addr, now_ns);
         let mut insn = decode(word);
         insn.idx = insns.len() as u8;
+        insn.off = (addr & 0xFFF) as u16;
         let mut next = addr.wrapping_add(4);
         let mut ends = ends_block(&insn);
         if insn.op == Op::B && insn.f & F_AA == 0 {
